@@ -1,1 +1,70 @@
-"""Placeholder."""
+"""The Algolia Advanced Personalization API contract, in one place.
+
+Hosts and settings (:mod:`.settings`), user-ID rules (:mod:`.user_ids`), error
+mapping (:mod:`.errors`), retries (:mod:`.retry`), rate-limit pacing
+(:mod:`.pacing`), the shared HTTP session (:mod:`.http`), timestamps
+(:mod:`.timestamps`) and a small client (:mod:`.client`). tap-algolia and
+target-algolia import these; neither re-implements them.
+"""
+
+from algolia_api.client import AlgoliaClient
+from algolia_api.errors import (
+    AlgoliaAPIError,
+    AlgoliaFatalError,
+    AlgoliaRetriableError,
+    AuthenticationError,
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    UnprocessableError,
+    error_for_response,
+    raise_for_response,
+)
+from algolia_api.http import CallStats, build_session, session_stats, user_agent
+from algolia_api.pacing import RateLimitPacer
+from algolia_api.retry import RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
+from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings
+from algolia_api.timestamps import canonical_timestamp, format_query_timestamp, parse_timestamp
+from algolia_api.user_ids import (
+    InvalidUserIDError,
+    segments_path,
+    user_id_problem,
+    user_path,
+    validate_user_id,
+)
+
+__all__ = [
+    "CONNECTION_PROPERTIES",
+    "RETRIABLE_EXCEPTIONS",
+    "AlgoliaAPIError",
+    "AlgoliaClient",
+    "AlgoliaFatalError",
+    "AlgoliaRetriableError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallStats",
+    "ConnectionSettings",
+    "ForbiddenError",
+    "InvalidUserIDError",
+    "NotFoundError",
+    "RateLimitError",
+    "RateLimitPacer",
+    "ServerError",
+    "UnprocessableError",
+    "build_session",
+    "canonical_timestamp",
+    "error_for_response",
+    "format_query_timestamp",
+    "parse_timestamp",
+    "raise_for_response",
+    "retry_delay",
+    "segments_path",
+    "session_stats",
+    "user_agent",
+    "user_id_problem",
+    "user_path",
+    "validate_user_id",
+    "wait_generator",
+]

@@ -1,0 +1,136 @@
+"""A small client for the endpoints the plugins call outside singer-sdk streams.
+
+The target reads and writes one profile at a time through it, and both plugins
+use it to check credentials. Retries, pacing and error mapping come from the
+shared policy modules, never from here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import typing as t
+
+import backoff
+import requests
+
+from algolia_api.errors import raise_for_response
+from algolia_api.http import build_session, session_stats
+from algolia_api.pacing import RateLimitPacer
+from algolia_api.retry import RETRIABLE_EXCEPTIONS, wait_generator
+from algolia_api.user_ids import segments_path, user_path
+
+if t.TYPE_CHECKING:
+    from algolia_api.http import CallStats
+    from algolia_api.settings import ConnectionSettings
+
+Segment = dict[str, str]
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a failed request, safe to log (no headers, no key)."""
+    if isinstance(error, requests.exceptions.Timeout):
+        return "request timed out"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "connection failed or was dropped"
+    return str(error)
+
+
+class AlgoliaClient:
+    """Paced, retrying access to one Algolia application's personalization API."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        agent: str,
+        pacer: RateLimitPacer | None = None,
+        pool_size: int = 10,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pacer = pacer or RateLimitPacer()
+        self.session = build_session(settings, agent=agent, pacer=self.pacer, pool_size=pool_size)
+        self.logger = logger or logging.getLogger("algolia_api")
+        self._retries = 0
+        self._lock = threading.Lock()
+
+    @property
+    def stats(self) -> CallStats:
+        return session_stats(self.session)
+
+    @property
+    def retries(self) -> int:
+        return self._retries
+
+    def _on_backoff(self, details: t.Mapping[str, t.Any]) -> None:
+        with self._lock:
+            self._retries += 1
+        error = details.get("exception")
+        self.logger.warning(
+            "Retrying %s in %.1fs (attempt %d of %d): %s",
+            details.get("kwargs", {}).get("path") or "request",
+            details.get("wait") or 0.0,
+            details.get("tries", 0) + 1,
+            self.settings.max_retries + 1,
+            describe_failure(error) if error else "unknown failure",
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: t.Mapping[str, t.Any] | None = None,
+        json: t.Any = None,
+    ) -> t.Any:
+        """Send one request, retrying transient failures; return the decoded JSON body."""
+        send = backoff.on_exception(
+            wait_generator,
+            RETRIABLE_EXCEPTIONS,
+            max_tries=self.settings.max_retries + 1,
+            jitter=None,
+            on_backoff=self._on_backoff,
+            logger=None,
+        )(self._send_once)
+        return send(method=method, path=path, params=params, json=json)
+
+    def _send_once(
+        self,
+        *,
+        method: str,
+        path: str,
+        params: t.Mapping[str, t.Any] | None,
+        json: t.Any,
+    ) -> t.Any:
+        response = self.session.request(
+            method,
+            self.settings.base_url + path,
+            params=params,
+            json=json,
+            timeout=self.settings.request_timeout,
+            allow_redirects=False,
+        )
+        raise_for_response(response)
+        return response.json() if response.content else None
+
+    def get_user(self, user_id: str) -> dict[str, t.Any]:
+        """The profile of ``user_id``; raises NotFoundError if there is none."""
+        return t.cast(dict, self.request("GET", user_path(user_id)))
+
+    def put_segments(self, user_id: str, segments: list[Segment]) -> dict[str, t.Any]:
+        """Replace the whole segment list of ``user_id``."""
+        return t.cast(
+            dict, self.request("PUT", segments_path(user_id), json={"segments": segments})
+        )
+
+    def list_users(self, **params: t.Any) -> dict[str, t.Any]:
+        """One page of ``GET /2/users``."""
+        return t.cast(dict, self.request("GET", "/2/users", params=params))
+
+    def check_credentials(self) -> None:
+        """Cheapest call that proves the app ID, key, ACLs and region; raises on failure."""
+        self.list_users(limit=1)
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,166 @@
+"""Algolia error responses mapped to exceptions that say what to do.
+
+Every exception here is either retriable (the SDK's ``RetriableAPIError``, so
+singer-sdk's backoff and our client retry it) or fatal (``FatalAPIError``).
+Messages name the status, the request and the likely cause, and never carry
+the API key or request headers.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from http import HTTPStatus
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+if t.TYPE_CHECKING:
+    import requests
+
+AUTH_HINT = (
+    "check the application ID, the API key's ACLs (search, browse, recommendation) "
+    "and the region (us or eu) of your Algolia application"
+)
+
+_HINTS: dict[int, str] = {
+    400: "the request was malformed; this is a bug in the plugin or invalid input data",
+    401: AUTH_HINT,
+    403: AUTH_HINT,
+    404: "no such profile or endpoint; check the user ID, the region and api_url",
+    422: "Algolia refused a parameter or user ID as unprocessable",
+    429: "the application's rate limit (500 calls per minute) was exceeded",
+    421: "the application's rate limit was exceeded",
+}
+RATE_LIMIT_STATUSES = frozenset({429, 421})
+
+
+class AlgoliaAPIError(Exception):
+    """Base of every error Algolia answered with."""
+
+    status: int
+    api_message: str
+    method: str
+    path: str
+
+    def __init__(
+        self,
+        status: int,
+        api_message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        response: requests.Response | None = None,
+    ) -> None:
+        self.status = status
+        self.api_message = api_message
+        self.method = method
+        self.path = path
+        hint = _HINTS.get(status) or (
+            "Algolia had a server-side fault" if status >= 500 else "the request was refused"
+        )
+        where = f" on {method} {path}" if method else ""
+        detail = f": {api_message}" if api_message else ""
+        super().__init__(f"{status} from Algolia{where}{detail} ({hint})")
+        # Set after super().__init__: RetriableAPIError's initialiser resets it.
+        self.response = response
+
+
+class AlgoliaFatalError(AlgoliaAPIError, FatalAPIError):
+    """Not worth retrying: the same request would fail again."""
+
+
+class AlgoliaRetriableError(AlgoliaAPIError, RetriableAPIError):
+    """Transient: the same request may succeed later."""
+
+
+class BadRequestError(AlgoliaFatalError):
+    """400."""
+
+
+class AuthenticationError(AlgoliaFatalError):
+    """401: unknown application or key."""
+
+
+class ForbiddenError(AlgoliaFatalError):
+    """403: the key lacks an ACL."""
+
+
+class NotFoundError(AlgoliaFatalError):
+    """404: no such profile (the segment endpoint never creates one)."""
+
+
+class UnprocessableError(AlgoliaFatalError):
+    """422: a parameter or user ID outside the allowed format."""
+
+
+class RateLimitError(AlgoliaRetriableError):
+    """429 (or 421): over the per-application rate limit."""
+
+    retry_after: float | None
+    reset_at: float | None
+
+
+class ServerError(AlgoliaRetriableError):
+    """5xx."""
+
+
+_FATAL_BY_STATUS: dict[int, type[AlgoliaFatalError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    422: UnprocessableError,
+}
+
+
+def _api_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        return text[:200]
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])[:500]
+    return ""
+
+
+def _float_header(response: requests.Response, name: str) -> float | None:
+    raw = response.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def _request_target(response: requests.Response) -> tuple[str, str]:
+    request = response.request
+    if request is None:
+        return "", ""
+    path = (request.path_url or "").split("?", 1)[0]
+    return request.method or "", path
+
+
+def error_for_response(response: requests.Response) -> AlgoliaAPIError | None:
+    """Return the exception an error response maps to, or None for a success."""
+    status = response.status_code
+    if status < HTTPStatus.BAD_REQUEST:
+        return None
+    method, path = _request_target(response)
+    message = _api_message(response)
+    kwargs: dict[str, t.Any] = {"method": method, "path": path, "response": response}
+    if status in RATE_LIMIT_STATUSES:
+        error = RateLimitError(status, message, **kwargs)
+        error.retry_after = _float_header(response, "retry-after")
+        error.reset_at = _float_header(response, "x-ratelimit-reset")
+        return error
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return ServerError(status, message, **kwargs)
+    return _FATAL_BY_STATUS.get(status, AlgoliaFatalError)(status, message, **kwargs)
+
+
+def raise_for_response(response: requests.Response) -> None:
+    """Raise the mapped exception for an error response; do nothing on success."""
+    error = error_for_response(response)
+    if error is not None:
+        raise error

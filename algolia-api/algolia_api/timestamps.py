@@ -1,0 +1,63 @@
+"""RFC 3339 timestamps as Algolia writes them, and one canonical UTC form.
+
+Algolia may write an instant as ``...Z``, with a fractional part of any
+precision, or with a ``+hh:mm`` offset. singer-sdk compares replication-key
+values as strings, so every timestamp we emit is rewritten into one fixed-width
+UTC form in which string order is time order.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+)
+CANONICAL_LENGTH = len("2026-11-02T10:15:00.000000Z")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+
+    A missing offset is read as UTC. Digits past microseconds are truncated.
+    Raises ValueError for anything else.
+    """
+    match = _RFC3339.fullmatch(value.strip())
+    if not match:
+        msg = f"not an RFC 3339 timestamp: {value!r}"
+        raise ValueError(msg)
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    offset = timezone.utc
+    if sign:
+        delta = timedelta(hours=int(off_h), minutes=int(off_m))
+        offset = timezone(-delta if sign == "-" else delta)
+    moment = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), micro, offset
+    )
+    return moment.astimezone(timezone.utc)
+
+
+def format_canonical(moment: datetime) -> str:
+    """Fixed-width UTC form, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_timestamp(value: str) -> str:
+    """Rewrite any RFC 3339 timestamp into the canonical UTC form."""
+    # Most Algolia timestamps are already canonical; skip the parse for them.
+    if (
+        len(value) == CANONICAL_LENGTH
+        and value[-1] == "Z"
+        and value[19] == "."
+        and value[10] == "T"
+    ):
+        return value
+    return format_canonical(parse_timestamp(value))
+
+
+def format_query_timestamp(moment: datetime) -> str:
+    """Whole-second UTC form for ``startDate``/``endDate`` query parameters."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
