@@ -1,0 +1,225 @@
+"""The control API under ``/_emulator/``: no auth, no rate limit, no stats."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from .core import Emulator, Incoming, Reply, error_reply, json_reply, parse_json_body
+from .errors import ApiError
+from .faults import DropFault, StatusFault
+from .ids import is_valid_user_id
+from .timestamps import parse_rfc3339_ns
+
+PREFIX = "/_emulator"
+
+
+def _body(req: Incoming) -> dict[str, Any]:
+    try:
+        payload = parse_json_body(req.body)
+    except ValueError as exc:
+        raise ApiError(400, "Bad Request", str(exc)) from None
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise ApiError(400, "Bad Request", "body must be a JSON object")
+    return payload
+
+
+def _int(body: dict[str, Any], key: str, default: int | None = None) -> int | None:
+    value = body.get(key, default)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ApiError(400, "Bad Request", f"{key} must be an integer")
+    return value
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ApiError(400, "Bad Request", f"{key} must be a number")
+    return None if value is None else float(value)
+
+
+def _user_id(raw: str) -> str:
+    user_id = unquote(raw)
+    if not is_valid_user_id(user_id):
+        raise ApiError(
+            400, "Bad Request", "userID must be 1-129 characters of A-Z a-z 0-9 = + / - _"
+        )
+    return user_id
+
+
+def _validate_user(user: dict[str, Any]) -> dict[str, Any]:
+    """Admin upserts may hold odd data on purpose, but must stay servable."""
+    user = dict(user)
+    if not isinstance(user.get("userID"), str) or not is_valid_user_id(user["userID"]):
+        raise ApiError(400, "Bad Request", "userID is missing or not a valid user ID")
+    user.setdefault("type", "basic")
+    user.setdefault("affinities", [])
+    stamp = user.get("lastUpdatedAt")
+    try:
+        parse_rfc3339_ns(stamp if isinstance(stamp, str) else "")
+    except ValueError:
+        raise ApiError(400, "Bad Request", "lastUpdatedAt must be an RFC 3339 date-time") from None
+    if not isinstance(user["affinities"], list):
+        raise ApiError(400, "Bad Request", "affinities must be a list")
+    if "segments" in user and not isinstance(user["segments"], list):
+        raise ApiError(400, "Bad Request", "segments must be a list")
+    return user
+
+
+def settings_view(emu: Emulator) -> dict[str, Any]:
+    return {
+        "appId": emu.settings.app_id,
+        "bounds": emu.settings.bounds,
+        "rate_limit": emu.limiter.limit,
+        "rate_window": emu.limiter.window,
+        "latency_ms": emu.settings.latency_ms,
+        "clock_offset": emu.settings.clock_offset,
+        "users": len(emu.store),
+        "seed": emu.seed,
+    }
+
+
+def _apply_settings(emu: Emulator, body: dict[str, Any]) -> None:
+    unknown = set(body) - {"bounds", "rate_limit", "rate_window", "latency_ms", "clock_offset"}
+    if unknown:
+        raise ApiError(400, "Bad Request", f"unknown settings: {sorted(unknown)}")
+    try:
+        if "bounds" in body:
+            emu.settings.set_bounds(str(body["bounds"]))
+        limit, window = _int(body, "rate_limit"), _number(body, "rate_window")
+        if limit is not None or window is not None:
+            emu.limiter.configure(
+                limit if limit is not None else emu.limiter.limit,
+                window if window is not None else emu.limiter.window,
+            )
+    except ValueError as exc:
+        raise ApiError(400, "Bad Request", str(exc)) from None
+    latency = _number(body, "latency_ms")
+    if latency is not None:
+        if latency < 0:
+            raise ApiError(400, "Bad Request", "latency_ms must not be negative")
+        emu.settings.latency_ms = latency
+    offset = _number(body, "clock_offset")
+    if offset is not None:
+        emu.settings.clock_offset = offset
+
+
+def _fault_filter(body: dict[str, Any]) -> dict[str, Any]:
+    return {"method": body.get("method"), "path_prefix": body.get("path_prefix")}
+
+
+def _route(emu: Emulator, req: Incoming) -> Reply:
+    parts = req.path[len(PREFIX) :].strip("/").split("/")
+    method = req.method
+    head = parts[0]
+
+    if head == "health" and method == "GET":
+        return json_reply(200, {"status": "ok", "users": len(emu.store)})
+
+    if head in ("reset", "reseed") and method == "POST":
+        body = _body(req)
+        emu.reseed(_int(body, "users"), _int(body, "seed"))
+        if head == "reset":
+            emu.faults.clear()
+            emu.stats.reset()
+            emu.limiter.reset()
+        return json_reply(200, {"users": len(emu.store), "seed": emu.seed})
+
+    if head == "users":
+        if len(parts) == 1 and method == "POST":
+            user = emu.store.upsert(_validate_user(_body(req)))
+            emu.persist()
+            return json_reply(200, user)
+        if len(parts) == 1 and method == "DELETE":
+            deleted = emu.store.delete_all()
+            emu.persist()
+            return json_reply(200, {"deleted": deleted})
+        if len(parts) == 2:
+            user_id = _user_id(parts[1])
+            if method == "GET":
+                found = emu.store.get(user_id)
+                if found is None:
+                    raise ApiError(404)
+                return json_reply(200, found)
+            if method == "DELETE":
+                if not emu.store.delete(user_id):
+                    raise ApiError(404)
+                emu.persist()
+                return json_reply(200, {"deleted": 1})
+        if len(parts) == 3 and parts[2] == "touch" and method == "POST":
+            user_id = _user_id(parts[1])
+            stamp = _body(req).get("lastUpdatedAt")
+            if stamp is None:
+                stamp = emu.stamp()
+            try:
+                parse_rfc3339_ns(stamp if isinstance(stamp, str) else "")
+            except ValueError:
+                raise ApiError(400, "Bad Request", "lastUpdatedAt must be RFC 3339") from None
+            touched = emu.store.touch(user_id, stamp)
+            if touched is None:
+                raise ApiError(404)
+            emu.persist()
+            return json_reply(200, touched)
+
+    if head == "faults":
+        if len(parts) == 1 and method == "GET":
+            return json_reply(200, emu.faults.as_dict())
+        if len(parts) == 1 and method == "DELETE":
+            emu.faults.clear()
+            return json_reply(200, emu.faults.as_dict())
+        if len(parts) == 2 and method == "POST":
+            body = _body(req)
+            try:
+                if parts[1] == "status":
+                    status = _int(body, "status")
+                    if status is None:
+                        raise ApiError(400, "Bad Request", "status is required")
+                    emu.faults.add_status(
+                        StatusFault(
+                            status=status,
+                            remaining=_int(body, "count", 1) or 0,
+                            retry_after=_int(body, "retry_after"),
+                            rate_limit_headers=bool(body.get("rate_limit_headers", True)),
+                            message=body.get("message"),
+                            **_fault_filter(body),
+                        )
+                    )
+                elif parts[1] == "drop":
+                    emu.faults.add_drop(
+                        DropFault(remaining=_int(body, "count", 1) or 0, **_fault_filter(body))
+                    )
+                elif parts[1] == "touch":
+                    ids = body.get("user_ids")
+                    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                        raise ApiError(400, "Bad Request", "user_ids must be a list of strings")
+                    emu.faults.schedule_touch(_int(body, "after_list_calls") or 0, ids)
+                else:
+                    raise ApiError(404)
+            except ValueError as exc:
+                raise ApiError(400, "Bad Request", str(exc)) from None
+            return json_reply(200, emu.faults.as_dict())
+
+    if head == "settings" and len(parts) == 1:
+        if method in ("POST", "PATCH"):
+            _apply_settings(emu, _body(req))
+            return json_reply(200, settings_view(emu))
+        if method == "GET":
+            return json_reply(200, settings_view(emu))
+
+    if head == "stats" and len(parts) == 1:
+        if method == "GET":
+            return json_reply(200, emu.stats.as_dict())
+        if method == "DELETE":
+            emu.stats.reset()
+            return json_reply(200, emu.stats.as_dict())
+
+    raise ApiError(404)
+
+
+def handle_admin(emu: Emulator, req: Incoming) -> Reply:
+    try:
+        return _route(emu, req)
+    except ApiError as exc:
+        return error_reply(exc)
