@@ -1,1 +1,261 @@
-class TargetAlgolia: ...
+"""target-algolia: audience memberships -> segments on Algolia user profiles."""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+from importlib import metadata
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.target_base import Target
+
+from algolia_api import (
+    CONNECTION_PROPERTIES,
+    AlgoliaClient,
+    ConnectionSettings,
+    RateLimitPacer,
+    user_agent,
+)
+from algolia_api.cli import install_clean_errors
+from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
+from target_algolia.sinks import AlgoliaSegmentsSink
+from target_algolia.summary import PeriodicSummary, RejectsFile, RunStats
+from target_algolia.writer import SegmentWriter
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+    import click
+
+DEFAULT_MAX_REQUESTS_PER_MINUTE = 400
+DEFAULT_CONCURRENCY = 8
+DEFAULT_SUMMARY_INTERVAL = 60
+
+TARGET_PROPERTIES = th.PropertiesList(
+    th.Property(
+        "user_id_field",
+        th.StringType,
+        default="algolia_user_id",
+        title="User ID mapping",
+        description="Record field holding the Algolia userID of the profile to update.",
+    ),
+    th.Property(
+        "trigger_events",
+        th.StringType,
+        default=Trigger.BOTH.value,
+        allowed_values=[trigger.value for trigger in Trigger],
+        title="Trigger events",
+        description=(
+            "Membership changes to apply: `entry` (only add segments), `exit` "
+            "(only remove them) or `both`."
+        ),
+    ),
+    th.Property(
+        "segment_source",
+        th.StringType,
+        default="meltano",
+        title="Segment source",
+        description=(
+            "The `source` written on every segment this target manages. Only "
+            "segments with this source are ever removed; all others are preserved."
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        title="Dry run",
+        description=(
+            "Log the change each user would get and write nothing. Profiles are "
+            "still read (GET) to compute the change."
+        ),
+    ),
+    th.Property(
+        "max_requests_per_minute",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_REQUESTS_PER_MINUTE,
+        title="Request budget per minute",
+        description=(
+            "Most API calls this run may make per minute, GETs and PUTs together. "
+            "Keep it under the application's limit of 500 if other clients share it."
+        ),
+    ),
+    th.Property(
+        "concurrency",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_CONCURRENCY,
+        title="Concurrency",
+        description="Users written in parallel within a batch (one shared request budget).",
+    ),
+    th.Property(
+        "rejects_path",
+        th.StringType,
+        title="Rejects file",
+        description=(
+            "Optional JSON-lines file; every rejected or skipped record is appended "
+            "as {record, reason, stream}."
+        ),
+    ),
+    th.Property(
+        "summary_interval_seconds",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_SUMMARY_INTERVAL,
+        title="Summary interval",
+        description="Seconds between progress summaries on long runs (0: only at the end).",
+    ),
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("target-algolia")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "0.0.0"
+
+
+class TargetAlgolia(Target):
+    """Merge audience memberships into Algolia user profile segments."""
+
+    name = "target-algolia"
+    config_jsonschema = th.PropertiesList(
+        *CONNECTION_PROPERTIES.wrapped.values(),
+        *TARGET_PROPERTIES.wrapped.values(),
+    ).to_dict()
+    default_sink_class = AlgoliaSegmentsSink
+    # Records are checked by our own rules, so the SDK's validate_records is not offered.
+    capabilities: t.ClassVar[list[t.Any]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Sinks share one batch and one writer; draining them one after the
+        # other keeps the writer single-entry (it parallelises per user itself).
+        self.max_parallelism = 1
+        self.settings = ConnectionSettings.from_config(self.config)
+        source = self.config.get("segment_source", "meltano")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigValidationError(
+                "Invalid target settings", errors=["segment_source must be a non-empty string"]
+            )
+        if len(source) > MAX_SEGMENT_ID_LENGTH:
+            raise ConfigValidationError(
+                "Invalid target settings",
+                errors=[f"segment_source is longer than {MAX_SEGMENT_ID_LENGTH} characters"],
+            )
+        self.stats = RunStats()
+        self._writer: SegmentWriter | None = None
+        self._client: AlgoliaClient | None = None
+        self._rejects: RejectsFile | None = None
+        self._periodic: PeriodicSummary | None = None
+        self._last_emitted_state: dict | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.config.get("dry_run", False))
+
+    @property
+    def writer(self) -> SegmentWriter:
+        """The run's writer, created (and the credentials checked) on first use."""
+        if self._writer is None:
+            concurrency = int(self.config.get("concurrency") or DEFAULT_CONCURRENCY)
+            budget = int(
+                self.config.get("max_requests_per_minute") or DEFAULT_MAX_REQUESTS_PER_MINUTE
+            )
+            client = AlgoliaClient(
+                self.settings,
+                agent=user_agent("target-algolia", _version()),
+                pacer=RateLimitPacer(max_requests_per_minute=budget),
+                pool_size=concurrency,
+                logger=self.logger,
+            )
+            self._client = client
+            # Fails the run here, before any record is applied, on a wrong
+            # key, ACL, app ID or region.
+            client.check_credentials()
+            rejects_path = self.config.get("rejects_path")
+            self._rejects = RejectsFile(rejects_path) if rejects_path else None
+            self._writer = SegmentWriter(
+                client,
+                source=self.config.get("segment_source", "meltano"),
+                concurrency=concurrency,
+                dry_run=self.dry_run,
+                stats=self.stats,
+                logger=self.logger,
+                rejects=self._rejects,
+            )
+            self._periodic = PeriodicSummary(
+                float(self.config.get("summary_interval_seconds", DEFAULT_SUMMARY_INTERVAL)),
+                lambda: self.stats.summary(self._client, final=False, dry_run=self.dry_run),
+                self.logger,
+            )
+            self._periodic.start()
+            if self.dry_run:
+                self.logger.info("Dry run: profiles are read, nothing is written")
+        return self._writer
+
+    def state_after_flush(self) -> None:
+        """Emit the latest STATE: the shared batch was just written in full.
+
+        Every stream's records go to the one shared batch, so when it has been
+        flushed every record read so far (and so every record before the latest
+        STATE) is written, skipped or rejected. The SDK itself only emits STATE
+        when it drains all sinks (end of input, or records older than
+        ``_MAX_RECORD_AGE_IN_MINUTES``); emitting here too lets a long run
+        resume from its last full batch.
+        """
+        if self._latest_state:
+            self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _write_state_message(self, state: dict) -> None:
+        if state == self._last_emitted_state:
+            return
+        super()._write_state_message(state)
+        self._last_emitted_state = copy.deepcopy(state)
+
+    def summary(self) -> str:
+        return self.stats.summary(self._client, final=True, dry_run=self.dry_run)
+
+    def process_endofpipe(self) -> None:
+        try:
+            super().process_endofpipe()
+        finally:
+            if self._periodic is not None:
+                self._periodic.stop()
+            if self._rejects is not None:
+                self._rejects.close()
+        self.logger.info("%s", self.summary())
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        super().append_builtin_config(config_jsonschema)
+        # Writes are merges, never append/upsert/overwrite: the setting would mislead.
+        config_jsonschema["properties"].pop("load_method", None)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The CLI, reporting expected failures as one line and a non-zero exit."""
+        command = install_clean_errors(super().get_singer_command(), cls.logger)
+        inner = command.excepthook
+
+        def excepthook(
+            exc_type: type[BaseException],
+            exc_value: BaseException,
+            exc_traceback: TracebackType | None,
+        ) -> None:
+            if isinstance(exc_value, InvalidInputLine):
+                cls.logger.error(
+                    "Stopped at a corrupt input line; no STATE is emitted past it. %s",
+                    str(exc_value)[:500],
+                )
+                return
+            inner(exc_type, exc_value, exc_traceback)
+
+        command.excepthook = excepthook
+        return command

@@ -1,0 +1,127 @@
+"""The sink: any stream's records -> validated audience operations on the shared batch."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.sinks import BatchSink
+
+from algolia_api import user_id_problem
+from target_algolia.merge import (
+    Change,
+    Trigger,
+    event_operation,
+    parse_event,
+    segment_id_problem,
+    snapshot_operation,
+)
+from target_algolia.writer import (
+    AMBIGUOUS_RECORD,
+    FILTERED_BY_TRIGGER,
+    INVALID_SEGMENT,
+    INVALID_USER_ID,
+    NOT_AN_AUDIENCE_RECORD,
+    UNKNOWN_EVENT,
+)
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+    from target_algolia.target import TargetAlgolia
+    from target_algolia.writer import SegmentWriter
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class AlgoliaSegmentsSink(BatchSink):
+    """Accepts event and snapshot records from any stream."""
+
+    def __init__(self, target: TargetAlgolia, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(target, *args, **kwargs)
+        self._algolia_target = target
+        # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
+        # a wrong type in one of our fields is a reject, not a crash.
+        self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
+        self.user_id_field: str = self.config.get("user_id_field") or "algolia_user_id"
+        self.trigger = Trigger(self.config.get("trigger_events") or "both")
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        return None
+
+    @property
+    def writer(self) -> SegmentWriter:
+        return self._algolia_target.writer
+
+    @property
+    def is_full(self) -> bool:
+        # The batch is shared by every stream, so is its size.
+        return self.writer.pending_records >= self.max_size
+
+    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+        writer = self.writer
+        writer.stats.count("records")
+        user_id = record.get(self.user_id_field)
+        try:
+            problem = user_id_problem(user_id)
+            if problem:
+                raise _Rejected(INVALID_USER_ID, f"{problem} in field {self.user_id_field!r}")
+            change = self._operation(record)
+        except _Rejected as rejected:
+            writer.reject(
+                rejected.code,
+                rejected.detail,
+                user_id=user_id,
+                records=[(record, self.stream_name)],
+            )
+            return
+        if change is None:
+            writer.stats.skip(FILTERED_BY_TRIGGER)
+            self.logger.debug(
+                "User %s: %s event ignored (trigger_events=%s)",
+                user_id,
+                record.get("event"),
+                self.trigger.value,
+            )
+            return
+        writer.add(t.cast(str, user_id), change, record, self.stream_name)
+
+    def _operation(self, record: dict[str, t.Any]) -> Change | None:
+        """The change a record asks for; None if trigger_events ignores it."""
+        snapshot = record.get("segments")
+        segment = record.get("segment")
+        event = record.get("event")
+        if snapshot is not None and (segment is not None or event is not None):
+            raise _Rejected(
+                AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'/'event'; send one form"
+            )
+        if snapshot is not None:
+            if not isinstance(snapshot, list):
+                raise _Rejected(
+                    INVALID_SEGMENT, f"'segments' is a {type(snapshot).__name__}, not a list"
+                )
+            for slug in snapshot:
+                problem = segment_id_problem(slug)
+                if problem:
+                    raise _Rejected(INVALID_SEGMENT, f"{problem} in 'segments'")
+            return snapshot_operation(snapshot, self.trigger)
+        if segment is None and event is None:
+            raise _Rejected(
+                NOT_AN_AUDIENCE_RECORD,
+                "record has neither 'segment' and 'event' nor 'segments'",
+            )
+        problem = segment_id_problem(segment)
+        if problem:
+            raise _Rejected(INVALID_SEGMENT, problem)
+        kind = parse_event(event)
+        if kind is None:
+            raise _Rejected(UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'")
+        return event_operation(t.cast(str, segment), kind, self.trigger)
+
+    def process_batch(self, context: dict) -> None:  # noqa: ARG002
+        self.writer.flush()
+        self._algolia_target.state_after_flush()

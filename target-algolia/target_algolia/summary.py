@@ -1,0 +1,129 @@
+"""Run counters, the rejects file, and the summary the target logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import typing as t
+from collections import Counter
+from pathlib import Path
+
+if t.TYPE_CHECKING:
+    import logging
+
+    from algolia_api import AlgoliaClient
+
+
+class RunStats:
+    """What a run did so far. Thread-safe: batch workers update it concurrently."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started_at = time.monotonic()
+        self.records = 0
+        self.users = 0
+        self.segments_added = 0
+        self.segments_removed = 0
+        self.writes = 0
+        self.would_write = 0
+        self.unchanged = 0
+        self.skipped: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def skip(self, reason: str, amount: int = 1) -> None:
+        with self._lock:
+            self.skipped[reason] += amount
+
+    def reject(self, reason: str, amount: int = 1) -> None:
+        with self._lock:
+            self.rejected[reason] += amount
+
+    def summary(self, client: AlgoliaClient | None, *, final: bool, dry_run: bool) -> str:
+        """One log line; never carries configuration or credentials."""
+        with self._lock:
+            minutes = max(time.monotonic() - self.started_at, 1e-9) / 60
+            calls = client.stats.calls if client else 0
+            parts = [
+                "Run summary" if final else "Progress",
+                f"records={self.records}",
+                f"users={self.users}",
+                f"segments_added={self.segments_added}",
+                f"segments_removed={self.segments_removed}",
+                (f"writes_planned={self.would_write} (dry run)" if dry_run else "")
+                or f"writes={self.writes}",
+                f"users_unchanged={self.unchanged}",
+                f"skipped={_by_reason(self.skipped)}",
+                f"rejected={_by_reason(self.rejected)}",
+                f"api_calls={calls}",
+                f"retries={client.retries if client else 0}",
+                f"rate_limited_429={client.stats.rate_limited if client else 0}",
+                f"calls_per_minute={calls / minutes:.1f}",
+            ]
+        return " ".join(parts)
+
+
+def _by_reason(counter: Counter[str]) -> str:
+    if not counter:
+        return "0"
+    inner = ",".join(f"{reason}:{n}" for reason, n in sorted(counter.items()))
+    return f"{sum(counter.values())}{{{inner}}}"
+
+
+class RejectsFile:
+    """JSON lines ``{"record", "reason", "stream"}``, flushed to disk per batch."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, record: t.Any, reason: str, stream: str) -> None:
+        line = json.dumps(
+            {"record": record, "reason": reason, "stream": stream},
+            default=str,
+            ensure_ascii=False,
+        )
+        with self._lock:
+            self._handle.write(line + "\n")
+
+    def flush(self) -> None:
+        with self._lock:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._handle.closed:
+                self._handle.flush()
+                self._handle.close()
+
+
+class PeriodicSummary:
+    """Logs ``make_line()`` every ``interval`` seconds from a daemon thread."""
+
+    def __init__(
+        self, interval: float, make_line: t.Callable[[], str], logger: logging.Logger
+    ) -> None:
+        self._interval = interval
+        self._make_line = make_line
+        self._logger = logger
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="summary", daemon=True)
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._logger.info("%s", self._make_line())
+
+    def stop(self) -> None:
+        self._stop.set()

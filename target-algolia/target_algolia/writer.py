@@ -1,0 +1,221 @@
+"""The batch shared by all of a run's streams, and the concurrent GET/merge/PUT of it.
+
+One :class:`SegmentWriter` belongs to the target. Every sink adds its accepted
+records to the writer's pending batch, so a user's records from several
+streams are reduced together in input order and two streams can never race
+on the same profile. :meth:`SegmentWriter.flush` writes the batch with a pool
+of worker threads that share one client (and so one request budget), and
+returns only when every user of the batch is written, skipped or rejected.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from algolia_api import (
+    AlgoliaFatalError,
+    AuthenticationError,
+    ForbiddenError,
+    NotFoundError,
+)
+from algolia_api.client import describe_failure
+from target_algolia.merge import Change, apply_change, diff_segments, reduce_changes
+
+if t.TYPE_CHECKING:
+    import logging
+
+    from algolia_api import AlgoliaClient
+    from target_algolia.summary import RejectsFile, RunStats
+
+# Reason codes: stable keys for counters and the rejects file.
+INVALID_USER_ID = "invalid_user_id"
+INVALID_SEGMENT = "invalid_segment"
+UNKNOWN_EVENT = "unknown_event"
+NOT_AN_AUDIENCE_RECORD = "not_an_audience_record"
+AMBIGUOUS_RECORD = "ambiguous_record"
+PROFILE_NOT_FOUND = "profile_not_found"
+API_REFUSED = "api_refused"
+FILTERED_BY_TRIGGER = "filtered_by_trigger"
+
+
+class RunAborted(Exception):
+    """Another worker hit a failure that ends the run; this user was not touched."""
+
+
+@dataclass
+class UserEntry:
+    """Everything one batch holds for one user."""
+
+    changes: list[Change] = field(default_factory=list)
+    records: list[tuple[dict[str, t.Any], str]] = field(default_factory=list)
+
+
+class SegmentWriter:
+    """Pending batch + concurrent writes for one run."""
+
+    def __init__(
+        self,
+        client: AlgoliaClient,
+        *,
+        source: str,
+        concurrency: int,
+        dry_run: bool,
+        stats: RunStats,
+        logger: logging.Logger,
+        rejects: RejectsFile | None = None,
+    ) -> None:
+        self.client = client
+        self.source = source
+        self.concurrency = max(1, concurrency)
+        self.dry_run = dry_run
+        self.stats = stats
+        self.logger = logger
+        self.rejects = rejects
+        self._pending: dict[str, UserEntry] = {}
+        self._pending_records = 0
+        self._abort = threading.Event()
+
+    # Building the batch -------------------------------------------------------
+
+    @property
+    def pending_records(self) -> int:
+        return self._pending_records
+
+    def add(self, user_id: str, change: Change, record: dict[str, t.Any], stream: str) -> None:
+        entry = self._pending.setdefault(user_id, UserEntry())
+        entry.changes.append(change)
+        entry.records.append((record, stream))
+        self._pending_records += 1
+
+    def reject(
+        self,
+        code: str,
+        detail: str,
+        *,
+        user_id: t.Any,
+        records: t.Iterable[tuple[dict[str, t.Any], str]],
+        skipped: bool = False,
+    ) -> None:
+        """Count, log and (with a rejects file) record a record that was not applied."""
+        batch = list(records)
+        if skipped:
+            self.stats.skip(code, len(batch))
+        else:
+            self.stats.reject(code, len(batch))
+        shown = repr(user_id)
+        if len(shown) > 140:
+            shown = shown[:137] + "..."
+        self.logger.warning(
+            "%s user %s: %s (%s)", "Skipped" if skipped else "Rejected", shown, detail, code
+        )
+        if self.rejects is not None:
+            for record, stream in batch:
+                self.rejects.write(record, f"{code}: {detail}", stream)
+
+    # Writing the batch --------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every pending user; raise if the run must stop (no STATE then)."""
+        pending, self._pending = self._pending, {}
+        self._pending_records = 0
+        try:
+            if pending:
+                self._write_all(pending)
+        finally:
+            if self.rejects is not None:
+                self.rejects.flush()
+
+    def _write_all(self, pending: dict[str, UserEntry]) -> None:
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.concurrency, len(pending)),
+            thread_name_prefix="algolia-writer",
+        )
+        try:
+            futures = [
+                pool.submit(self._sync_user, user_id, entry) for user_id, entry in pending.items()
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None:
+                # Stop the rest: queued users never start, running ones stop
+                # before their next request.
+                self._abort.set()
+                for future in futures:
+                    future.cancel()
+                error = failed.exception()
+                assert error is not None
+                raise error
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _check_abort(self) -> None:
+        if self._abort.is_set():
+            raise RunAborted
+
+    def _sync_user(self, user_id: str, entry: UserEntry) -> None:
+        change = reduce_changes(entry.changes)
+        self.stats.count("users")
+        if change.is_noop:
+            self.stats.count("unchanged")
+            return
+        self._check_abort()
+        try:
+            profile = self.client.get_user(user_id)
+        except NotFoundError:
+            self._not_applied(user_id, entry, PROFILE_NOT_FOUND, "no Algolia profile", skip=True)
+            return
+        except (AuthenticationError, ForbiddenError):
+            raise
+        except AlgoliaFatalError as exc:
+            self._not_applied(user_id, entry, API_REFUSED, describe_failure(exc))
+            return
+
+        current = profile.get("segments") if isinstance(profile, dict) else None
+        current = current if isinstance(current, list) else []
+        merged = apply_change(current, change, self.source)
+        if merged == current:
+            self.stats.count("unchanged")
+            return
+        diff = diff_segments(current, merged, self.source)
+        if self.dry_run:
+            self.stats.count("would_write")
+            self._count_diff(diff)
+            self.logger.info(
+                "Dry run: would write user %s: add %s, remove %s (%d segments after)",
+                user_id,
+                list(diff.added),
+                list(diff.removed),
+                len(merged),
+            )
+            return
+
+        self._check_abort()
+        try:
+            self.client.put_segments(user_id, merged)
+        except NotFoundError:
+            self._not_applied(
+                user_id, entry, PROFILE_NOT_FOUND, "profile deleted before the write", skip=True
+            )
+            return
+        except (AuthenticationError, ForbiddenError):
+            raise
+        except AlgoliaFatalError as exc:
+            self._not_applied(user_id, entry, API_REFUSED, describe_failure(exc))
+            return
+        self.stats.count("writes")
+        self._count_diff(diff)
+        self.logger.debug(
+            "Wrote user %s: add %s, remove %s", user_id, list(diff.added), list(diff.removed)
+        )
+
+    def _count_diff(self, diff: t.Any) -> None:
+        self.stats.count("segments_added", len(diff.added))
+        self.stats.count("segments_removed", len(diff.removed))
+
+    def _not_applied(
+        self, user_id: str, entry: UserEntry, code: str, detail: str, *, skip: bool = False
+    ) -> None:
+        self.reject(code, detail, user_id=user_id, records=entry.records, skipped=skip)
