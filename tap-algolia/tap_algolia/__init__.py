@@ -1,1 +1,1 @@
-"""Placeholder."""
+"""tap-algolia: a Singer tap for Algolia Advanced Personalization user profiles."""

@@ -1,0 +1,188 @@
+"""Base stream for the Algolia Advanced Personalization API: HTTP behaviour only.
+
+Hosts, authentication, the User-Agent, error mapping, retry delays and
+rate-limit pacing all come from :mod:`algolia_api`; this module plugs them
+into singer-sdk's REST stream hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+
+import backoff
+import msgspec
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams import RESTStream
+
+from algolia_api import RETRIABLE_EXCEPTIONS, AlgoliaAPIError, raise_for_response, wait_generator
+from algolia_api.client import describe_failure
+from algolia_api.retry import BASE_DELAY
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    import requests
+    from backoff.types import Details
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from algolia_api import ConnectionSettings
+    from tap_algolia.tap import TapAlgolia
+
+
+class Page(msgspec.Struct):
+    """One page of a list endpoint, decoded once with msgspec."""
+
+    users: list[dict[str, t.Any]]
+    nextPageToken: str | None = None
+
+
+_decode_page = msgspec.json.Decoder(Page).decode
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A 2xx answer whose body is not the documented JSON (e.g. cut short)."""
+
+
+class NextPageTokenPaginator(BaseAPIPaginator[t.Optional[str]]):  # noqa: UP045
+    """Follows ``nextPageToken`` until a page comes back without one."""
+
+    def __init__(self, token_of: Callable[[requests.Response], str | None]) -> None:
+        super().__init__(None)
+        self._token_of = token_of
+
+    def get_next(self, response: requests.Response) -> str | None:
+        return self._token_of(response) or None
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # A filtered page may be empty and still point to more profiles.
+        return bool(self._token_of(response))
+
+
+class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
+    """A paged, paced, retrying stream over one Algolia list endpoint."""
+
+    #: Never follow redirects: the API key travels in a request header.
+    allow_redirects = False
+    #: Retriable statuses are decided by algolia_api.raise_for_response.
+    extra_retry_statuses: t.Sequence[int] = ()
+    #: First retry delay in seconds (doubles per retry, with jitter). Tests lower it.
+    retry_base_delay: float = BASE_DELAY
+
+    _tap: TapAlgolia
+
+    def __init__(self, tap: TapAlgolia, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self._page: tuple[requests.Response, Page] | None = None
+
+    # Connection -----------------------------------------------------------------
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        return self._tap.connection
+
+    @property
+    def url_base(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The tap's one paced, authenticated session (see algolia_api.build_session)."""
+        return self._tap.session
+
+    @property
+    def user_agent(self) -> str:
+        return self._tap.user_agent
+
+    @property
+    def timeout(self) -> int:
+        return t.cast(int, self.settings.request_timeout)
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        # List parameters are documented as form style, explode false: a,b,c.
+        request.safe_query_chars = ","
+        return request
+
+    # Responses --------------------------------------------------------------------
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Map error statuses (algolia_api), then decode the body once.
+
+        Decoding here, inside the retried request, makes a cut-short or
+        garbled body a retriable failure instead of a crash.
+        """
+        raise_for_response(response)
+        try:
+            page = _decode_page(response.content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
+            raise MalformedResponseError(msg) from None
+        self._page = (response, page)
+
+    def decoded_page(self, response: requests.Response) -> Page:
+        if self._page is None or self._page[0] is not response:
+            self.validate_response(response)
+        return t.cast(tuple, self._page)[1]
+
+    def next_page_token(self, response: requests.Response) -> str | None:
+        return self.decoded_page(response).nextPageToken
+
+    def get_new_paginator(self) -> NextPageTokenPaginator:
+        return NextPageTokenPaginator(self.next_page_token)
+
+    # Retries ----------------------------------------------------------------------
+
+    def request_decorator(self, func: Callable) -> Callable:
+        """Retry exactly algolia_api.RETRIABLE_EXCEPTIONS, logging one line per retry.
+
+        Same hooks as singer-sdk's decorator, but without the ``backoff``
+        library's own log lines (they print call arguments).
+        """
+        decorator = backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIABLE_EXCEPTIONS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )
+        return decorator(func)
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        """Exponential backoff with jitter; Retry-After/x-ratelimit-reset on a 429."""
+        return wait_generator(base=self.retry_base_delay)
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # wait_generator adds its own jitter
+
+    def backoff_max_tries(self) -> int:
+        return self.settings.max_retries + 1
+
+    def backoff_handler(self, details: Details) -> None:
+        error = details.get("exception")
+        self.logger.warning(
+            "Retrying %s in %.1fs (attempt %d of %d): %s",
+            self.path,
+            details.get("wait") or 0.0,
+            details.get("tries", 0) + 1,
+            self.backoff_max_tries(),
+            describe_failure(error) if error else "unknown failure",
+        )
+
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        """Keep a failure the user can act on to the one line the CLI prints for it.
+
+        singer-sdk logs a generic "unhandled error" line before re-raising; for
+        the failures algolia_api.cli explains, that line is demoted to DEBUG.
+        """
+        if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
+            error = sys.exc_info()[1]
+            if isinstance(error, (AlgoliaAPIError, *RETRIABLE_EXCEPTIONS)):
+                level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        return self.decoded_page(response).users

@@ -1,0 +1,215 @@
+"""Stream definitions for tap-algolia."""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime, timezone
+
+from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from tap_algolia.client import AlgoliaStream
+from tap_algolia.profiles import RecordShape, build_record
+from tap_algolia.window import SyncWindow, plan_window
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context, Record
+
+SCORE_MAP = th.ObjectType(additional_properties=th.NumberType)
+
+USER_SCHEMA = th.PropertiesList(
+    # The API form.
+    th.Property("userID", th.StringType, required=True, description="Algolia user ID."),
+    th.Property("type", th.StringType, description="Profile type, e.g. basic or advanced."),
+    th.Property(
+        "affinities",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("name", th.StringType, description="Affinity name, e.g. brand."),
+                th.Property("value", th.StringType, description="Affinity value, e.g. Nike."),
+                th.Property("score", th.NumberType, description="Strength of the affinity."),
+                th.Property(
+                    "indices",
+                    th.ArrayType(th.StringType),
+                    description="Indices the affinity was learned from.",
+                ),
+                th.Property(
+                    "lastUpdatedAt",
+                    th.DateTimeType,
+                    description="When the affinity last changed (canonical UTC).",
+                ),
+            )
+        ),
+        description="Affinities of the profile, as the API lists them.",
+    ),
+    th.Property(
+        "segments",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", th.StringType, description="Segment ID."),
+                th.Property("source", th.StringType, description="System managing it."),
+            )
+        ),
+        description="Segment memberships; an empty list when the API has none.",
+    ),
+    th.Property(
+        "lastUpdatedAt",
+        th.DateTimeType,
+        required=True,
+        description="When the profile last changed, as YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC).",
+    ),
+    # The profile form (the product's "Import User Data" fields).
+    th.Property("algolia_user_id", th.StringType, description="Algolia user ID."),
+    th.Property("algolia_user_type", th.StringType, description="Algolia user type."),
+    th.Property(
+        "algolia_affinities_name",
+        th.ArrayType(th.StringType),
+        description="Distinct affinity names, in profile order.",
+    ),
+    th.Property(
+        "algolia_affinities_value",
+        th.ArrayType(th.StringType),
+        description="Distinct affinity values, in profile order.",
+    ),
+    th.Property(
+        "algolia_affinities_name_score",
+        SCORE_MAP,
+        description="Highest affinity score for each affinity name.",
+    ),
+    th.Property(
+        "algolia_affinities_value_score",
+        SCORE_MAP,
+        description="Highest affinity score for each affinity value.",
+    ),
+    th.Property(
+        "algolia_segment_ids",
+        th.ArrayType(th.StringType),
+        description="Segment IDs, in profile order (parallel to algolia_segment_sources).",
+    ),
+    th.Property(
+        "algolia_segment_sources",
+        th.ArrayType(th.StringType),
+        description="Segment sources, in profile order (parallel to algolia_segment_ids).",
+    ),
+    th.Property(
+        "algolia_last_updated",
+        th.DateTimeType,
+        description="When the profile last changed (same value as lastUpdatedAt).",
+    ),
+).to_dict()
+
+
+class UsersStream(AlgoliaStream):
+    """``GET /2/users``: one record per user profile.
+
+    Bookmarking: the API pages in userID order, so records arrive unsorted and
+    their ``lastUpdatedAt`` says nothing about how far the sync got. The stream
+    therefore tracks no per-record progress; it reads one window (see
+    :mod:`tap_algolia.window`) and, only once its last page has been read,
+    stores the window's end as the bookmark. An interrupted sync leaves the
+    previous bookmark in place.
+    """
+
+    name = "users"
+    path = "/2/users"
+    primary_keys: t.ClassVar[list[str]] = ["userID"]
+    replication_key = "lastUpdatedAt"
+    is_sorted = False
+    schema = USER_SCHEMA
+    # Records are built field by field to match the schema (profiles.py).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    #: The window of the current sync (for logs and tests).
+    window: SyncWindow | None = None
+
+    # Window and bookmark ----------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def _bookmark(self, context: Context | None) -> str | None:
+        state = self.get_context_state(context)
+        if state.get("replication_key") != self.replication_key:
+            return None
+        value = state.get("replication_key_value")
+        return str(value) if value else None
+
+    def compare_start_date(self, value: str, start_date_value: str) -> str:  # noqa: ARG002
+        """A bookmark always wins: start_date only applies to the first sync."""
+        return value
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
+        """No signpost: the bookmark is the window end, set in get_records."""
+        return
+
+    def _increment_stream_state(
+        self,
+        latest_record: Record,  # noqa: ARG002
+        *,
+        context: Context | None = None,  # noqa: ARG002
+    ) -> None:
+        """Track nothing per record (see the class docstring); saves work per record."""
+        return
+
+    def _keep_bookmark(self, context: Context | None, window: SyncWindow) -> None:
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = window.bookmark
+
+    # Requests ---------------------------------------------------------------------
+
+    def get_url_params(
+        self,
+        context: Context | None,  # noqa: ARG002
+        next_page_token: str | None,
+    ) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"limit": self.config.get("page_size", 1000)}
+        if self.window is not None:
+            params.update(self.window.query())
+        if indices := self.config.get("indices"):
+            params["indices"] = ",".join(indices)
+        if affinity := self.config.get("affinity"):
+            params["affinity"] = ",".join(affinity)
+        if next_page_token:
+            params["nextPageToken"] = next_page_token
+        return params
+
+    # Records ----------------------------------------------------------------------
+
+    def _record_shape(self) -> RecordShape:
+        mask = self.mask
+        return RecordShape.from_selection(lambda field: bool(mask[("properties", field)]))
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        window = plan_window(
+            bookmark=self._bookmark(context),
+            start_date=self.config.get("start_date"),
+            overlap_seconds=int(self.config.get("overlap_seconds", 300)),
+            now=self.now(),
+        )
+        self.window = window
+        if window.empty:
+            self.logger.warning(
+                "Nothing to read: the bookmark or start_date is after the sync start "
+                "(%s); keeping the bookmark as it is",
+                window.bookmark,
+            )
+            return
+        self.logger.info(
+            "Reading users updated from %s to %s",
+            window.query().get("startDate", "the beginning"),
+            window.query()["endDate"],
+        )
+        shape = self._record_shape()
+        not_before = window.not_before
+        for user in self.request_records(context):
+            record = build_record(user, shape)
+            if not_before is not None:
+                updated = record["lastUpdatedAt"]
+                if updated is not None and updated < not_before:
+                    continue
+            yield record
+        # Every page of the window has been read: only now may the bookmark move.
+        self._keep_bookmark(context, window)

@@ -1,0 +1,97 @@
+"""The time window one sync reads, and the bookmark it leaves behind.
+
+``GET /2/users`` lists profiles in userID order, not by time, and does not say
+whether ``startDate``/``endDate`` are inclusive. So a sync never derives its
+bookmark from the records it saw. It reads one closed window,
+
+    start = (bookmark, else start_date) - overlap_seconds   (whole seconds)
+    end   = the moment the sync started                     (whole seconds)
+
+and, once every page of that window has been read, the bookmark becomes
+``end``. The next window starts ``overlap_seconds`` before it, which catches
+a profile stamped exactly at ``end`` when the API's bounds are exclusive, a
+profile updated while the previous sync was paging (its new ``lastUpdatedAt``
+is after ``end``), and clock skew between this host and Algolia smaller than
+the overlap. Profiles in the overlap are delivered twice; nothing is missed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from algolia_api.timestamps import format_canonical, format_query_timestamp, parse_timestamp
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_start_date(value: str) -> datetime:
+    """Parse ``start_date``: an RFC 3339 date-time, or a bare date (midnight UTC)."""
+    text = value.strip()
+    if _DATE_ONLY.fullmatch(text):
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return parse_timestamp(text)
+
+
+def floor_second(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """What one sync asks Algolia for, and what it may keep."""
+
+    #: ``startDate`` to send, or None for a full import.
+    start: datetime | None
+    #: ``endDate`` to send; also the bookmark once the window is fully read.
+    end: datetime
+    #: Canonical ``start_date``: records updated before it are dropped. Only
+    #: set when the window is anchored on ``start_date`` rather than a bookmark.
+    not_before: str | None = None
+    #: True when the bookmark or start_date is after ``end`` (a clock problem,
+    #: or a start_date in the future): nothing is read and no bookmark is kept.
+    empty: bool = False
+
+    @property
+    def bookmark(self) -> str:
+        """The replication-key value to store once the window is fully read."""
+        return format_canonical(self.end)
+
+    def query(self) -> dict[str, str]:
+        """``startDate``/``endDate`` query parameters, whole seconds, UTC."""
+        params = {"endDate": format_query_timestamp(self.end)}
+        if self.start is not None:
+            params["startDate"] = format_query_timestamp(self.start)
+        return params
+
+
+def plan_window(
+    *,
+    bookmark: str | None,
+    start_date: str | None,
+    overlap_seconds: int,
+    now: datetime,
+) -> SyncWindow:
+    """The window for a sync that starts at ``now``.
+
+    ``bookmark`` wins over ``start_date``; ``start_date`` is used only when
+    there is no bookmark, and then profiles updated before it are filtered out
+    (the query itself starts ``overlap_seconds`` earlier, so that a profile
+    stamped exactly at ``start_date`` is read whatever the API's bounds are).
+    """
+    if overlap_seconds < 1:
+        msg = f"overlap_seconds must be at least 1 (got {overlap_seconds})"
+        raise ValueError(msg)
+    end = floor_second(now)
+    not_before: str | None = None
+    if bookmark:
+        anchor: datetime | None = parse_timestamp(bookmark)
+    elif start_date:
+        anchor = parse_start_date(start_date)
+        not_before = format_canonical(anchor)
+    else:
+        anchor = None
+    start = None if anchor is None else floor_second(anchor) - timedelta(seconds=overlap_seconds)
+    empty = anchor is not None and anchor > end
+    return SyncWindow(start=start, end=end, not_before=not_before, empty=empty)
