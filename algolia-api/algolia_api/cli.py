@@ -6,6 +6,7 @@ import sys
 import typing as t
 
 import requests
+from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api.errors import AlgoliaAPIError
 from algolia_api.user_ids import InvalidUserIDError
@@ -16,11 +17,18 @@ if t.TYPE_CHECKING:
 
     import click
 
-_EXPECTED = (AlgoliaAPIError, InvalidUserIDError, requests.exceptions.RequestException)
+_EXPECTED = (
+    AlgoliaAPIError,
+    InvalidUserIDError,
+    requests.exceptions.RequestException,
+    ConfigValidationError,
+)
 
 
 def explain(error: BaseException) -> str:
     """The one line we show for an expected failure."""
+    if isinstance(error, ConfigValidationError):
+        return f"Invalid configuration: {'; '.join(error.errors) or error}"
     if isinstance(error, requests.exceptions.Timeout):
         return (
             "Algolia did not answer in time after all retries: check connectivity, "
@@ -54,4 +62,16 @@ def install_clean_errors(command: click.Command, logger: logging.Logger) -> clic
         original(exc_type, exc_value, exc_traceback)
 
     command.excepthook = excepthook  # type: ignore[attr-defined]
+
+    # singer-sdk installs the hook when the command is invoked, but options
+    # such as a tap's --test and --discover run as click callbacks before
+    # that: install it as soon as the command starts. Looked up at call time,
+    # so a plugin may still wrap ``command.excepthook`` afterwards.
+    original_main = command.main
+
+    def main(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        sys.excepthook = lambda *exc: command.excepthook(*exc)  # type: ignore[attr-defined]
+        return original_main(*args, **kwargs)
+
+    command.main = main  # type: ignore[method-assign]
     return command
