@@ -1,0 +1,123 @@
+"""Helpers for driving target-algolia against the emulator, in-process or as a CLI.
+
+Imported by the tests as ``target_kit`` (conftest.py puts this folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+from target_algolia.target import TargetAlgolia
+
+if t.TYPE_CHECKING:
+    from algolia_emulator import EmulatorServer
+
+STAMP = "2026-10-01T00:00:00Z"
+CLI = str(Path(sys.executable).with_name("target-algolia"))
+
+
+def base_config(emu: EmulatorServer, **overrides: t.Any) -> dict[str, t.Any]:
+    config: dict[str, t.Any] = {
+        "app_id": emu.app_id,
+        "api_key": emu.api_key,
+        "api_url": emu.url,
+        # Tests pace with the emulator's own limit unless they say otherwise.
+        "max_requests_per_minute": 100_000,
+        "concurrency": 8,
+        "summary_interval_seconds": 0,
+        "max_retries": 6,
+        "request_timeout": 5,
+    }
+    config.update(overrides)
+    return config
+
+
+def put_user(emu: EmulatorServer, user_id: str, segments: list[tuple[str, str]]) -> None:
+    emu.admin.upsert_user(
+        {
+            "userID": user_id,
+            "lastUpdatedAt": STAMP,
+            "segments": [{"id": slug, "source": source} for slug, source in segments],
+        }
+    )
+
+
+def segments_of(emu: EmulatorServer, user_id: str) -> list[tuple[str, str]]:
+    user = emu.admin.get_user(user_id)
+    assert user is not None, user_id
+    return [(s["id"], s["source"]) for s in user.get("segments") or []]
+
+
+def schema(stream: str = "audience", properties: dict | None = None) -> dict[str, t.Any]:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties or {}},
+        "key_properties": [],
+    }
+
+
+def record(rec: dict[str, t.Any], stream: str = "audience") -> dict[str, t.Any]:
+    return {"type": "RECORD", "stream": stream, "record": rec}
+
+
+def event(user: t.Any, slug: t.Any, kind: t.Any = "enter", stream: str = "audience") -> dict:
+    return record({"algolia_user_id": user, "segment": slug, "event": kind}, stream)
+
+
+def snapshot(user: t.Any, slugs: t.Any, stream: str = "audience") -> dict:
+    return record({"algolia_user_id": user, "segments": slugs}, stream)
+
+
+def state(value: t.Any) -> dict[str, t.Any]:
+    return {"type": "STATE", "value": {"bookmark": value}}
+
+
+def to_lines(messages: t.Iterable[dict | str]) -> str:
+    return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+
+
+@dataclass
+class InProcessRun:
+    target: TargetAlgolia
+    stdout: list[str]
+    error: BaseException | None
+
+    @property
+    def states(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout if line.strip()]
+
+
+def run_in_process(config: dict[str, t.Any], messages: t.Iterable[dict | str]) -> InProcessRun:
+    """Run the target on the messages; STATE lines are what it wrote to stdout."""
+    target = TargetAlgolia(config=config)
+    out = io.StringIO()
+    error: BaseException | None = None
+    with contextlib.redirect_stdout(out):
+        try:
+            target.listen(io.StringIO(to_lines(messages)))
+        except Exception as exc:
+            error = exc
+    return InProcessRun(target, out.getvalue().splitlines(), error)
+
+
+def run_cli(
+    config: dict[str, t.Any], messages: t.Iterable[dict | str], tmp_path: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    return subprocess.run(
+        [CLI, "--config", str(config_path)],
+        input=to_lines(messages),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
