@@ -13,7 +13,7 @@ import typing as t
 
 import backoff
 import msgspec
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import AbortedSyncPausedException, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
@@ -30,6 +30,9 @@ if t.TYPE_CHECKING:
 
     from algolia_api import ConnectionSettings
     from tap_algolia.tap import TapAlgolia
+
+
+_EXPLAINED = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
 
 
 class Page(msgspec.Struct):
@@ -176,11 +179,12 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         """Keep a failure the user can act on to the one line the CLI prints for it.
 
         singer-sdk logs a generic "unhandled error" line before re-raising; for
-        the failures algolia_api.cli explains, that line is demoted to DEBUG.
+        the failures algolia_api.cli explains, and for the planned stop of a
+        ``--test`` run after one record, that line is demoted to DEBUG.
         """
         if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
             error = sys.exc_info()[1]
-            if isinstance(error, (AlgoliaAPIError, *RETRIABLE_EXCEPTIONS)):
+            if isinstance(error, _EXPLAINED):
                 level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 
