@@ -182,7 +182,7 @@ class EmulatorServer:
         self._httpd = _HTTPServer((self._host, self._requested_port), self.emulator, self._verbose)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name=f"algolia-emulator:{self.port}",
             daemon=True,
         )
