@@ -13,7 +13,8 @@ import typing as t
 
 import backoff
 import msgspec
-from singer_sdk.exceptions import AbortedSyncPausedException, RetriableAPIError
+import requests
+from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
@@ -24,7 +25,6 @@ from algolia_api.retry import BASE_DELAY
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    import requests
     from backoff.types import Details
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -45,8 +45,23 @@ class Page(msgspec.Struct):
 _decode_page = msgspec.json.Decoder(Page).decode
 
 
-class MalformedResponseError(RetriableAPIError):
-    """A 2xx answer whose body is not the documented JSON (e.g. cut short)."""
+class MalformedResponseError(requests.exceptions.ContentDecodingError):
+    """A 2xx answer whose body is not the documented JSON (e.g. cut short).
+
+    A ContentDecodingError, so it is in algolia_api.RETRIABLE_EXCEPTIONS and
+    algolia_api.cli reports it as one line if retries run out.
+    """
+
+
+class SessionAuth(requests.auth.AuthBase):
+    """No per-request authentication: build_session put the headers on the session.
+
+    (singer-sdk's default authenticator re-encodes every URL, which would
+    undo the form-style commas of list parameters.)
+    """
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 class NextPageTokenPaginator(BaseAPIPaginator[t.Optional[str]]):  # noqa: UP045
@@ -94,6 +109,10 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
     def requests_session(self) -> requests.Session:
         """The tap's one paced, authenticated session (see algolia_api.build_session)."""
         return self._tap.session
+
+    @property
+    def authenticator(self) -> SessionAuth:
+        return SessionAuth()
 
     @property
     def user_agent(self) -> str:

@@ -36,7 +36,6 @@ PROFILE_FIELDS = (
 )
 
 _AFFINITY_FIELDS = frozenset(PROFILE_FIELDS[2:6])
-_SEGMENT_FIELDS = frozenset(PROFILE_FIELDS[6:8])
 
 
 class RecordShape:
@@ -49,7 +48,8 @@ class RecordShape:
         "fields",
         "profile_affinities",
         "profile_ids",
-        "profile_segments",
+        "profile_segment_ids",
+        "profile_segment_sources",
         "profile_type",
         "profile_updated",
     )
@@ -62,7 +62,8 @@ class RecordShape:
         self.profile_ids = "algolia_user_id" in self.fields
         self.profile_type = "algolia_user_type" in self.fields
         self.profile_affinities = bool(self.fields & _AFFINITY_FIELDS)
-        self.profile_segments = bool(self.fields & _SEGMENT_FIELDS)
+        self.profile_segment_ids = "algolia_segment_ids" in self.fields
+        self.profile_segment_sources = "algolia_segment_sources" in self.fields
         self.profile_updated = "algolia_last_updated" in self.fields
 
     @classmethod
@@ -123,12 +124,18 @@ def build_record(user: dict[str, t.Any], shape: RecordShape) -> Record:
         record["algolia_user_type"] = user.get("type")
     if shape.profile_affinities:
         by_name, by_value = _best_scores(affinities)
-        record["algolia_affinities_name"] = list(by_name)
-        record["algolia_affinities_value"] = list(by_value)
-        record["algolia_affinities_name_score"] = by_name
-        record["algolia_affinities_value_score"] = by_value
-    if shape.profile_segments:
+        fields = shape.fields
+        if "algolia_affinities_name" in fields:
+            record["algolia_affinities_name"] = list(by_name)
+        if "algolia_affinities_value" in fields:
+            record["algolia_affinities_value"] = list(by_value)
+        if "algolia_affinities_name_score" in fields:
+            record["algolia_affinities_name_score"] = by_name
+        if "algolia_affinities_value_score" in fields:
+            record["algolia_affinities_value_score"] = by_value
+    if shape.profile_segment_ids:
         record["algolia_segment_ids"] = [segment.get("id") for segment in segments]
+    if shape.profile_segment_sources:
         record["algolia_segment_sources"] = [segment.get("source") for segment in segments]
     if shape.profile_updated:
         record["algolia_last_updated"] = updated

@@ -1,0 +1,176 @@
+"""One profile -> one record: the API form, the nine profile fields, timestamps."""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tap_algolia.profiles import API_FIELDS, PROFILE_FIELDS, RecordShape, build_record
+
+USER: dict[str, t.Any] = {
+    "userID": "user-42",
+    "type": "advanced",
+    "lastUpdatedAt": "2026-11-02T11:15:00.25+01:00",
+    "affinities": [
+        {
+            "name": "brand",
+            "value": "Nike",
+            "score": 12,
+            "indices": ["products"],
+            "lastUpdatedAt": "2026-11-02T10:15:00Z",
+        },
+        {
+            "name": "color",
+            "value": "red",
+            "score": 3.5,
+            "indices": ["products", "products_EN"],
+            "lastUpdatedAt": "2026-11-01T23:00:00.123456789-02:00",
+        },
+        {
+            "name": "brand",
+            "value": "Puma",
+            "score": 19,
+            "indices": ["products"],
+            "lastUpdatedAt": "2026-10-30T00:00:00.000000Z",
+        },
+        {
+            "name": "category",
+            "value": "red",
+            "score": 7,
+            "indices": [],
+            "lastUpdatedAt": "2026-10-29T08:00:00.5Z",
+        },
+    ],
+    "segments": [
+        {"id": "vip", "source": "crm"},
+        {"id": "high_intent_shoes", "source": "meltano"},
+        {"id": "vip", "source": "cdp"},
+    ],
+}
+
+
+def test_both_forms_from_one_profile() -> None:
+    record = build_record(copy.deepcopy(USER), RecordShape.everything())
+    assert record == {
+        "userID": "user-42",
+        "type": "advanced",
+        "lastUpdatedAt": "2026-11-02T10:15:00.250000Z",
+        "affinities": [
+            {
+                "name": "brand",
+                "value": "Nike",
+                "score": 12,
+                "indices": ["products"],
+                "lastUpdatedAt": "2026-11-02T10:15:00.000000Z",
+            },
+            {
+                "name": "color",
+                "value": "red",
+                "score": 3.5,
+                "indices": ["products", "products_EN"],
+                "lastUpdatedAt": "2026-11-02T01:00:00.123456Z",
+            },
+            {
+                "name": "brand",
+                "value": "Puma",
+                "score": 19,
+                "indices": ["products"],
+                "lastUpdatedAt": "2026-10-30T00:00:00.000000Z",
+            },
+            {
+                "name": "category",
+                "value": "red",
+                "score": 7,
+                "indices": [],
+                "lastUpdatedAt": "2026-10-29T08:00:00.500000Z",
+            },
+        ],
+        "segments": [
+            {"id": "vip", "source": "crm"},
+            {"id": "high_intent_shoes", "source": "meltano"},
+            {"id": "vip", "source": "cdp"},
+        ],
+        "algolia_user_id": "user-42",
+        "algolia_user_type": "advanced",
+        "algolia_affinities_name": ["brand", "color", "category"],
+        "algolia_affinities_value": ["Nike", "red", "Puma"],
+        "algolia_affinities_name_score": {"brand": 19, "color": 3.5, "category": 7},
+        "algolia_affinities_value_score": {"Nike": 12, "red": 7, "Puma": 19},
+        "algolia_segment_ids": ["vip", "high_intent_shoes", "vip"],
+        "algolia_segment_sources": ["crm", "meltano", "cdp"],
+        "algolia_last_updated": "2026-11-02T10:15:00.250000Z",
+    }
+
+
+def test_missing_segments_are_an_empty_list() -> None:
+    user = {"userID": "u1", "type": "basic", "lastUpdatedAt": "2026-11-02T10:15:00Z"}
+    user["affinities"] = []
+    record = build_record(user, RecordShape.everything())
+    assert record["segments"] == []
+    assert record["algolia_segment_ids"] == []
+    assert record["algolia_segment_sources"] == []
+    assert record["algolia_affinities_name"] == []
+    assert record["algolia_affinities_name_score"] == {}
+
+
+def test_only_the_profile_form_when_the_api_form_is_deselected() -> None:
+    shape = RecordShape((*PROFILE_FIELDS, "userID", "lastUpdatedAt"))
+    record = build_record(copy.deepcopy(USER), shape)
+    assert set(record) == {"userID", "lastUpdatedAt", *PROFILE_FIELDS}
+
+
+def test_only_the_api_form_when_the_profile_fields_are_deselected() -> None:
+    record = build_record(copy.deepcopy(USER), RecordShape(API_FIELDS))
+    assert set(record) == set(API_FIELDS)
+
+
+def test_a_single_profile_field_is_built_alone() -> None:
+    record = build_record(
+        copy.deepcopy(USER), RecordShape(("userID", "lastUpdatedAt", "algolia_segment_sources"))
+    )
+    assert record == {
+        "userID": "user-42",
+        "lastUpdatedAt": "2026-11-02T10:15:00.250000Z",
+        "algolia_segment_sources": ["crm", "meltano", "cdp"],
+    }
+
+
+UTC = timezone.utc
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(
+                min_value=datetime(2000, 1, 1),
+                max_value=datetime(2099, 1, 1),
+                timezones=st.just(UTC),
+            ),
+            st.sampled_from([0, 60, -300, 330, 840, -720]),
+            st.sampled_from([0, 1, 3, 6]),
+        ),
+        min_size=2,
+        max_size=20,
+    )
+)
+def test_string_order_of_emitted_timestamps_is_time_order(
+    moments: list[tuple[datetime, int, int]],
+) -> None:
+    """singer-sdk and targets compare replication values as strings."""
+    pairs = []
+    for moment, offset, digits in moments:
+        keep = 10 ** (6 - digits)
+        moment = moment.replace(microsecond=moment.microsecond // keep * keep)
+        local = moment.astimezone(timezone(timedelta(minutes=offset)))
+        text = local.strftime("%Y-%m-%dT%H:%M:%S")
+        if digits:
+            text += "." + f"{local.microsecond:06d}"[:digits]
+        text += local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:] if offset else "Z"
+        user = {"userID": "u", "lastUpdatedAt": text, "affinities": []}
+        pairs.append((moment, build_record(user, RecordShape.everything())["lastUpdatedAt"]))
+    by_time = [s for _, s in sorted(pairs, key=lambda p: p[0])]
+    assert sorted(s for _, s in pairs) == by_time
