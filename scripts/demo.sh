@@ -90,14 +90,15 @@ run() { # run LOGNAME meltano-args...
 
 say "Import 1: all profiles (job import-users)"
 TARGET_JSONL_DESTINATION_PATH="$OUT/import-1" run import-1 run --force import-users
-"$MELTANO" state get "$STATE_ID" 2>/dev/null >"$OUT/state-after-import-1.json" || true
+# With the file backend each state ID is one JSON file (same as `meltano state get ID`).
+cp "$OUT/state/$STATE_ID/state.json" "$OUT/state-after-import-1.json" 2>/dev/null || true
 
 say "Export: audience events from data/audience_events.jsonl (job export-audiences)"
 run export run --force export-audiences
 
 say "Import 2: incremental, from the bookmark in the state store"
 TARGET_JSONL_DESTINATION_PATH="$OUT/import-2" run import-2 run --force import-users
-"$MELTANO" state get "$STATE_ID" 2>/dev/null >"$OUT/state-after-import-2.json" || true
+cp "$OUT/state/$STATE_ID/state.json" "$OUT/state-after-import-2.json" 2>/dev/null || true
 
 say "Summary"
 "$PY" - "$OUT" "$ROOT/data/audience_events.jsonl" "$URL" <<'PYEOF'
@@ -147,7 +148,7 @@ with_segments = sum(1 for u in first if u.get("segments"))
 print(f"emulator                 {url}")
 print(f"import 1 (full)          {len(first)} profiles, {with_segments} with segments")
 print(f"  bookmark               {bookmark(out / 'state-after-import-1.json')}")
-targets = {e.get("algolia_user_id") for e in events}
+targets = {e["algolia_user_id"] for e in events if e.get("algolia_user_id")}
 print(f"export                   {len(events)} audience events for {len(targets)} user IDs,"
       f" {len(rejects)} rejected (see output/demo/rejects.jsonl)")
 print(f"import 2 (incremental)   {len(second)} profiles")
@@ -169,6 +170,6 @@ sys.exit(0 if ok else 1)
 PYEOF
 
 echo
-echo "state IDs in the store:"
+echo "state IDs in the store (meltano state list; inspect with meltano state get ID):"
 "$MELTANO" state list 2>/dev/null | sed 's/^/  /' || true
 echo "done in $(($(date +%s) - T0)) s; outputs in output/demo/"
