@@ -182,18 +182,32 @@ class EmulatorServer:
         self._httpd = _HTTPServer((self._host, self._requested_port), self.emulator, self._verbose)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.5},
             name=f"algolia-emulator:{self.port}",
             daemon=True,
         )
         self._thread.start()
+        # Pre-serializing in the background keeps the first full sync of a
+        # large data set as fast as later ones; requests interleave freely.
+        threading.Thread(
+            target=self.emulator.store.warm_cache, name="algolia-emulator:warm", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
-        httpd.shutdown()
+        # serve_forever only notices a shutdown request when select() returns;
+        # poking the listening socket wakes it at once instead of after the
+        # poll interval, which keeps per-test teardown in the milliseconds.
+        port = int(httpd.server_address[1])
+        stopper = threading.Thread(target=httpd.shutdown, daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((self._host, port), timeout=0.2).close()
+            stopper.join(0.01)
         httpd.close_open_connections()
         httpd.server_close()
         if self._thread is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .gcpause import gc_paused
 from .timestamps import parse_rfc3339_ns
 
 User = dict[str, Any]
@@ -122,7 +123,8 @@ class UserStore:
         return len(self._ids)
 
     def replace_all(self, users: Iterable[User]) -> None:
-        records = {u["userID"]: _Record(u) for u in users}
+        with gc_paused():
+            records = {u["userID"]: _Record(u) for u in users}
         with self._lock:
             self._records = records
             self._ids = sorted(records)
@@ -230,6 +232,20 @@ class UserStore:
             has_previous=has_previous and bool(picked),
             has_next=has_next and bool(picked),
         )
+
+    def warm_cache(self, chunk: int = 2000) -> None:
+        """Serialize every profile ahead of the first sync, a chunk per lock hold."""
+        position = 0
+        while True:
+            with self._lock:
+                ids = self._ids[position : position + chunk]
+                for uid in ids:
+                    record = self._records.get(uid)
+                    if record is not None:
+                        record.serialized()
+            if len(ids) < chunk:
+                return
+            position += chunk
 
     # -- writes ------------------------------------------------------------
 

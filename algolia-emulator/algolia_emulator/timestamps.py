@@ -25,8 +25,8 @@ def parse_rfc3339_ns(text: str) -> int:
     match = _RFC3339.match(text)
     if match is None:
         raise ValueError(f"not an RFC 3339 date-time: {text!r}")
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    fraction, zulu, sign, off_h, off_m = match.group(7, 8, 9, 10, 11)
+    y, mo, d, h, mi, s, fraction, zulu, sign, off_h, off_m = match.groups()
+    year, month, day, hour, minute, second = int(y), int(mo), int(d), int(h), int(mi), int(s)
     # 60 is allowed for leap seconds; timegm folds it into the next minute.
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
         raise ValueError(f"date-time field out of range: {text!r}")

@@ -157,8 +157,8 @@ def test_concurrent_writes_and_reads(emulator: EmulatorServer) -> None:
         assert user["segments"] == [{"id": "s9", "source": "meltano"}]
 
 
-def test_paging_twenty_thousand_users_is_fast(emulator_factory: Any) -> None:
-    server: EmulatorServer = emulator_factory(users=20_000, seed=11)
+def test_paging_ten_thousand_users_is_fast(emulator_factory: Any) -> None:
+    server: EmulatorServer = emulator_factory(users=10_000, seed=11)
     session = requests.Session()
     session.headers.update(server.auth_headers)
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def test_paging_twenty_thousand_users_is_fast(emulator_factory: Any) -> None:
         if not token:
             break
     elapsed = time.perf_counter() - started
-    assert seen == 20_000
+    assert seen == 10_000
     # Generous: ~0.1 s is typical; a regression to re-serialising or
     # re-sorting per page would take seconds.
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 2.0, elapsed
