@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if "profile" in parts:
             log("profiles")
             results["profiles"] = profile_bench.profile_suite(
-                out / "profiles" if smoke else work / "profiles",
+                out / "profiles" if smoke else ROOT / "bench" / "output" / "profiles",
                 tap_users=2000 if smoke else 50_000,
                 target_users=50 if smoke else 2000,
                 log=log,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,15 +38,50 @@ COMPONENTS = (
 )
 
 
+# Inclusive time is listed only for frames of these (the rest is CLI/thread plumbing).
+INCLUSIVE_COMPONENTS = frozenset(
+    {"tap_algolia", "target_algolia", "algolia_api", "singer_sdk", "requests", "urllib3"}
+)
+
+
+# Named hot paths: share of samples whose stack passes through any of the patterns.
+HOT_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "tap": {
+        "timestamp canonicalisation (algolia_api.timestamps)": ("canonical_timestamp (",),
+        "page JSON decode (msgspec in validate_response)": ("validate_response (",),
+        "SDK pruning of deselected fields": ("pop_deselected_record_properties (",),
+        "record shaping (build_record, incl. its timestamp calls)": ("build_record (",),
+        "RECORD message encode + write": ("_write_record_message (",),
+        "HTTP (requests/urllib3/socket, incl. waits)": ("Session.send (",),
+        "startup (imports)": ("_find_and_load (",),
+    },
+    "target": {
+        "HTTP send/receive (PacedAdapter.send)": ("PacedAdapter.send (",),
+        "requests per-call environment lookups (proxies, netrc, CA bundle)": (
+            "merge_environment_settings (",
+            "get_netrc_auth (",
+        ),
+        "response header parsing (http.client, email)": ("parse_headers (",),
+        "pacing (RateLimitPacer)": ("RateLimitPacer.",),
+        "merge rules (target_algolia.merge)": ("target_algolia/merge.py",),
+        "reading and parsing stdin (SDK)": ("_process_lines (", "deserialize_json ("),
+        "startup (imports)": ("_find_and_load (",),
+    },
+}
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
 def _component(path: str) -> str:
     for needle, name in COMPONENTS:
         if needle in path:
             return name
-    if "site-packages" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0]
-    if "/lib/python3" in path:
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    head = path.split("/", 1)[0].removesuffix(".py")
+    if path.startswith("<frozen") or head in _STDLIB:
         return "stdlib (other)"
-    return "other"
+    return head or "other"
 
 
 def _short(frame: str) -> tuple[str, str]:
@@ -59,9 +96,11 @@ def _short(frame: str) -> tuple[str, str]:
     return f"{match.group('func')} ({short})", _component(path)
 
 
-def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
+def summarise(raw: Path, top: int = 12, kind: str = "tap") -> dict[str, Any]:
     """Self time per function, inclusive time per function, self time per component."""
     total = 0
+    hot: Counter[str] = Counter()
+    groups = HOT_PATHS.get(kind, {})
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     by_component: Counter[str] = Counter()
@@ -75,10 +114,13 @@ def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
         if not frames:
             continue
         total += count
+        for label, patterns in groups.items():
+            if any(pattern in stack for pattern in patterns):
+                hot[label] += count
         leaf, component = frames[-1]
         self_time[leaf] += count
         by_component[component] += count
-        for name in {f[0] for f in frames}:
+        for name in {f[0] for f in frames if f[1] in INCLUSIVE_COMPONENTS}:
             inclusive[name] += count
 
     def pct(counter: Counter[str]) -> list[dict[str, Any]]:
@@ -92,11 +134,19 @@ def summarise(raw: Path, top: int = 12) -> dict[str, Any]:
         "self": pct(self_time) if total else [],
         "inclusive": pct(inclusive) if total else [],
         "components": pct(by_component) if total else [],
+        "hot_paths": [
+            {"name": label, "pct": round(100.0 * hot[label] / total, 1) if total else 0.0}
+            for label in groups
+        ],
     }
 
 
-def _record(argv: list[str], out: Path, stdin: Any = subprocess.DEVNULL) -> bool:
-    command = [str(PY_SPY), "record", "--rate", "250", "--format", "raw", "-o", str(out), "--"]
+def _record(
+    argv: list[str], out: Path, stdin: Any = subprocess.DEVNULL, *, gil: bool = False
+) -> bool:
+    """py-spy at 250 Hz; ``gil`` samples only the thread holding the GIL (CPU, not waits)."""
+    command = [str(PY_SPY), "record", "--rate", "250", "--format", "raw", "-o", str(out)]
+    command += ["--gil", "--"] if gil else ["--"]
     proc = subprocess.run(
         [*command, *argv],
         stdin=stdin,
@@ -114,9 +164,10 @@ def profile_suite(
         return {"skipped": "py-spy not installed (bash bench/run.sh creates bench/.venvs/tools)"}
     outdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {}
+    result["raw"] = str(outdir)
     with Emulator(max(tap_users, target_users)) as emu:
         cfg = outdir / "tap.json"
-        cfg.write_text(__import__("json").dumps(emu.tap_config(page_size=PAGE_SIZE)))
+        cfg.write_text(json.dumps(emu.tap_config(page_size=PAGE_SIZE)))
         # Warm the emulator's per-profile JSON cache first.
         subprocess.run(
             [venv_bin("tap-algolia"), "--config", str(cfg)],
@@ -127,7 +178,11 @@ def profile_suite(
         raw = outdir / "tap.pyspy.txt"
         log(f"  profiling tap-algolia on {max(tap_users, target_users)} users")
         if _record([venv_bin("tap-algolia"), "--config", str(cfg)], raw):
-            result["tap"] = {"users": max(tap_users, target_users), **summarise(raw)}
+            result["tap"] = {
+                "users": max(tap_users, target_users),
+                "gil_only": False,
+                **summarise(raw),
+            }
         _reset(emu, rate_limit=1_000_000, rate_window=60, latency_ms=0)
         ids = emu.list_user_ids(target_users)
         events = write_events(outdir / "events.jsonl", [(u, "bench_prof", "enter") for u in ids])
@@ -135,6 +190,10 @@ def profile_suite(
         raw_t = outdir / "target.pyspy.txt"
         log(f"  profiling target-algolia on {target_users} changed users")
         with events.open("rb") as stdin:
-            if _record([venv_bin("target-algolia"), "--config", str(tcfg)], raw_t, stdin):
-                result["target"] = {"users": target_users, **summarise(raw_t)}
+            if _record([venv_bin("target-algolia"), "--config", str(tcfg)], raw_t, stdin, gil=True):
+                result["target"] = {
+                    "users": target_users,
+                    "gil_only": True,
+                    **summarise(raw_t, kind="target"),
+                }
     return result

@@ -31,7 +31,24 @@ def machine() -> dict[str, Any]:
         check=False,
         cwd=ROOT,
     ).stdout.strip()
+    dirty = subprocess.run(
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--",
+            "algolia-api",
+            "algolia-emulator",
+            "tap-algolia",
+            "target-algolia",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    ).stdout.split("\n")
     return {
+        "dirty": [line[3:] for line in dirty if line.strip()],
         "cpu_model": model,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
@@ -103,6 +120,11 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
         f"Measured {m['date']} on {m['cpu_model']}, {m['cores']} cores, "
         f"{m['implementation']} {m['python']}, {m['os']}, commit `{m['commit']}`"
         f" ({results['mode']} mode). Reproduce with `bash bench/run.sh` (see bench/README.md).",
+        *(
+            [f"Working tree had uncommitted changes in: {', '.join(m['dirty'])}."]
+            if m.get("dirty")
+            else []
+        ),
         "The machine is shared and noisy: every figure is a median of alternating runs.",
         "",
     ]
@@ -238,14 +260,24 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
             p = prof.get(name)
             if not p:
                 continue
+            sampled = "the thread holding the GIL" if p.get("gil_only") else "non-idle threads"
             lines += [
-                f"### {name} ({p['users']:,} users, py-spy, {p['samples']:,} samples of "
-                "non-idle threads)",
+                f"### {name} ({p['users']:,} users, py-spy at 250 Hz, {p['samples']:,} samples "
+                f"of {sampled})",
                 "",
                 "| component (self time) | % | function (self time) | % "
                 "| function (inclusive) | % |",
                 "| --- | --- | --- | --- | --- | --- |",
             ]
+            lines.insert(len(lines) - 3, "")
+            hot = p.get("hot_paths", [])
+            if hot:
+                lines[-3:-3] = [
+                    "| hot path (inclusive) | % of samples |",
+                    "| --- | --- |",
+                    *[f"| {h['name']} | {h['pct']} |" for h in hot],
+                    "",
+                ]
             rows = max(len(p["components"]), len(p["self"]), len(p["inclusive"]))
             for i in range(rows):
                 cells = []
