@@ -62,8 +62,12 @@ class RateLimitPacer:
     def _used(self) -> int:
         used = self._sent_in_window
         if self._limit is not None and self._remaining is not None:
-            unseen = sum(1 for seq in self._in_flight if seq > self._reading_seq)
-            used = max(used, self._limit - self._remaining + unseen)
+            # Any request still in flight may yet be counted in this window:
+            # answers arrive out of order over parallel connections, so one
+            # sent before the reading may reach the server after it. Counting
+            # them all over-counts by at most the requests in flight, and only
+            # until they answer.
+            used = max(used, self._limit - self._remaining + len(self._in_flight))
         return used
 
     def _wait_needed(self, now: float) -> float:
@@ -120,10 +124,14 @@ class RateLimitPacer:
         if self._reset is not None and reset < self._reset:
             return  # a late answer from an earlier window
         if self._reset is None or reset > self._reset:
-            # First answer from a new window: adopt it.
+            # First answer from a new window: adopt it. The server's count now
+            # rules; requests sent in the old window must not be charged to
+            # this one (reset is whole seconds, so the server's window often
+            # rolls before the reset we were told, without _roll_window).
             self._reset = reset
             self._remaining = remaining
             self._reading_seq = ticket
+            self._sent_in_window = 0
             return
         if self._remaining is None or remaining < self._remaining:
             self._remaining = remaining
