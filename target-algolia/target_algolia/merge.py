@@ -58,7 +58,8 @@ class Change:
     """The net effect of a run of operations on one user's managed segments.
 
     ``actions`` keeps insertion order: segments added to a profile are appended
-    in the order the input first asked for them.
+    in the order the input added them (a segment removed and added again counts
+    from its last addition).
     """
 
     actions: t.Mapping[str, Action] = field(default_factory=dict)
@@ -88,11 +89,12 @@ def compose(first: Change, second: Change) -> Change:
     for slug, action in first.actions.items():
         actions[slug] = _then(action, second.action_for(slug))
     for slug, action in second.actions.items():
-        combined = _then(first.action_for(slug), action)
-        if action is Action.ADD and slug in actions:
-            # Re-asked for later in the input: it is appended at that position.
+        before = first.action_for(slug)
+        if action is Action.ADD and before is not Action.ADD and slug in actions:
+            # Added again after a removal: appended where the input re-adds it,
+            # as applying the operations one by one would.
             del actions[slug]
-        actions[slug] = combined
+        actions[slug] = _then(before, action)
     return Change(actions=actions, default=_then(first.default, second.default))
 
 

@@ -1,0 +1,270 @@
+"""The installed command as a subprocess: exit codes, STATE on stdout, crash recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import typing as t
+
+import pytest
+from target_kit import (
+    CLI,
+    base_config,
+    event,
+    put_user,
+    run_cli,
+    schema,
+    segments_of,
+    snapshot,
+    state,
+    to_lines,
+)
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from algolia_emulator import EmulatorServer
+
+M = "meltano"
+
+
+def test_about_lists_the_target_settings() -> None:
+    result = subprocess.run(
+        [CLI, "--about", "--format=json"], capture_output=True, text=True, check=True
+    )
+    about = json.loads(result.stdout)
+    properties = about["settings"]["properties"]
+    for name in (
+        "app_id",
+        "api_key",
+        "region",
+        "api_url",
+        "user_id_field",
+        "trigger_events",
+        "segment_source",
+        "dry_run",
+        "max_requests_per_minute",
+        "concurrency",
+        "rejects_path",
+        "batch_size_rows",
+        "summary_interval_seconds",
+    ):
+        assert name in properties, name
+    assert properties["max_requests_per_minute"]["default"] == 400
+    assert properties["concurrency"]["default"] == 8
+    assert properties["trigger_events"]["default"] == "both"
+    assert properties["user_id_field"]["default"] == "algolia_user_id"
+    assert properties["api_key"].get("secret") is True
+    assert "load_method" not in properties
+
+
+def test_run_ends_with_a_summary_on_stderr_and_never_logs_the_key(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    put_user(emu, "u1", [("vip", "crm")])
+    put_user(emu, "u2", [("a", M)])
+    messages = [
+        schema(),
+        event("u1", "shoes"),
+        event("u2", "a"),
+        event("u2", "b", "exit"),
+        event("bad id", "x"),
+        event("u1", "x", "left"),
+        event("ghost", "x"),
+        state(3),
+    ]
+    result = run_cli(base_config(emu), messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"bookmark": 3}]
+    summary = next(line for line in result.stderr.splitlines() if "Run summary" in line)
+    for part in (
+        "records=6",
+        "users=3",
+        "segments_added=1",
+        "segments_removed=0",
+        "writes=1",
+        "users_unchanged=1",
+        "skipped=1{profile_not_found:1}",
+        "rejected=2{invalid_user_id:1,unknown_event:1}",
+        "api_calls=4",  # credentials check + 3 GETs + 1 PUT - the GET 404 counted too
+        "retries=0",
+        "rate_limited_429=0",
+        "calls_per_minute=",
+    ):
+        assert part in summary or part.startswith("api_calls"), (part, summary)
+    # 1 credentials check + 3 GETs + 1 PUT.
+    assert "api_calls=5" in summary
+    assert emu.api_key not in result.stderr + result.stdout
+    assert "Rejected user 'bad id'" in result.stderr
+    assert "Skipped user 'ghost'" in result.stderr
+
+
+def test_periodic_summary_on_long_runs(emu: EmulatorServer, tmp_path: Path) -> None:
+    users = [f"u{i}" for i in range(8)]
+    for uid in users:
+        put_user(emu, uid, [])
+    emu.admin.set_latency(200)
+    messages = [schema(), *[event(uid, "a") for uid in users]]
+    config = base_config(emu, summary_interval_seconds=1, concurrency=1)
+    result = run_cli(config, messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Progress records=") >= 1
+
+
+@pytest.mark.parametrize(
+    ("key", "status"), [("wrong-key", "401"), ("emulator-search-only-key", "403")]
+)
+def test_bad_credentials_fail_at_once_with_one_line_and_no_state(
+    emu: EmulatorServer, tmp_path: Path, key: str, status: str
+) -> None:
+    put_user(emu, "u1", [])
+    messages = [schema(), event("u1", "vip"), state(1)]
+    result = run_cli(base_config(emu, api_key=key), messages, tmp_path)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if status in line]
+    assert errors, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "API key" in result.stderr or "ACL" in result.stderr
+    assert key not in result.stderr
+    assert segments_of(emu, "u1") == []
+    assert emu.admin.stats()["userPuts"] == {}
+
+
+def test_corrupt_line_fails_the_run_and_no_state_passes_it(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    for i in range(6):
+        put_user(emu, f"u{i}", [])
+    messages: list[dict | str] = [
+        schema(),
+        event("u0", "a"),
+        event("u1", "a"),
+        state(1),
+        event("u2", "a"),
+        event("u3", "a"),  # batch full (4 rows): written, STATE 1 emitted
+        state(2),
+        '{"type": "RECORD", "stream": "audience", "record": {"algolia_user_id": "u4", ',
+        event("u5", "a"),
+        state(3),
+    ]
+    result = run_cli(base_config(emu, batch_size_rows=4), messages, tmp_path)
+    assert result.returncode != 0
+    states = [json.loads(line)["bookmark"] for line in result.stdout.splitlines()]
+    assert states == [1]
+    assert "corrupt input line" in result.stderr
+    assert [segments_of(emu, f"u{i}") for i in range(6)] == [[("a", M)]] * 4 + [[], []]
+
+
+def test_state_never_precedes_the_writes_of_earlier_records(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    """Read STATE lines as they are emitted and check the emulator at that moment."""
+    emu.admin.set_latency(15)
+    batches = 5
+    per_batch = 6
+    messages: list[dict | str] = [schema()]
+    users_before: dict[int, list[str]] = {}
+    written: list[str] = []
+    for b in range(batches):
+        for i in range(per_batch):
+            uid = f"b{b}-u{i}"
+            put_user(emu, uid, [])
+            messages.append(event(uid, "seen"))
+            written.append(uid)
+        users_before[b] = list(written)
+        messages.append(state(b))
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(base_config(emu, batch_size_rows=per_batch, concurrency=3)))
+    with subprocess.Popen(
+        [CLI, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(to_lines(messages))
+        proc.stdin.close()
+        seen: list[int] = []
+        for line in proc.stdout:
+            bookmark = json.loads(line)["bookmark"]
+            seen.append(bookmark)
+            for uid in users_before[bookmark]:
+                assert segments_of(emu, uid) == [("seen", M)], (bookmark, uid)
+        assert proc.wait(timeout=30) == 0
+    # A STATE per full batch, so a crash loses at most one batch of progress.
+    assert seen == sorted(seen)
+    assert len(seen) >= batches - 1
+    assert seen[-1] == batches - 1
+
+
+def _input_for_crash_test(users: list[str]) -> list[dict | str]:
+    messages: list[dict | str] = [schema()]
+    for n, uid in enumerate(users):
+        messages.append(event(uid, "promo"))
+        messages.append(event(uid, "vip", "exit"))
+        if n % 3 == 0:
+            messages.append(snapshot(uid, ["s1", "promo"]))
+        messages.append(state(n))
+    return messages
+
+
+def _expected_after_crash_test(n: int) -> list[tuple[str, str]]:
+    # Start: [("vip","crm"), ("vip",M), ("s0",M)]; enter promo, exit our vip;
+    # every third user also gets the snapshot [s1, promo] (drops s0, adds s1).
+    if n % 3 == 0:
+        return [("vip", "crm"), ("promo", M), ("s1", M)]  # promo was added first
+    return [("vip", "crm"), ("s0", M), ("promo", M)]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_then_rerun_converges(emu: EmulatorServer, tmp_path: Path) -> None:
+    users = [f"user-{n:03d}" for n in range(60)]
+    for uid in users:
+        put_user(emu, uid, [("vip", "crm"), ("vip", M), ("s0", M)])
+    messages = _input_for_crash_test(users)
+    config = base_config(emu, batch_size_rows=90, concurrency=2)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    emu.admin.set_latency(25)
+
+    proc = subprocess.Popen(
+        [CLI, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(to_lines(messages))
+    proc.stdin.close()
+    deadline = time.monotonic() + 30
+    while sum(emu.admin.stats()["userPuts"].values()) < 8:
+        assert time.monotonic() < deadline, "target never started writing"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    # Killed mid-run: some users written, others not.
+    written = sum(
+        1 for n, uid in enumerate(users) if segments_of(emu, uid) == _expected_after_crash_test(n)
+    )
+    assert 0 < written < len(users)
+
+    emu.admin.set_latency(0)
+    result = run_cli(config, messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    for n, uid in enumerate(users):
+        assert segments_of(emu, uid) == _expected_after_crash_test(n), uid
+    # And a third run on the converged profiles writes nothing.
+    emu.admin.reset_stats()
+    result = run_cli(config, messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert emu.admin.stats()["userPuts"] == {}
