@@ -299,3 +299,64 @@ def _bookmark(state: dict[str, Any]) -> Any:
         elif isinstance(node, list):
             stack.extend(node)
     raise AssertionError(f"no replication_key_value in state: {json.dumps(state)[:500]}")
+
+
+# --------------------------------------------------------------------------- #
+def test_two_applications_keep_separate_state(meltano, emulator_factory, tmp_path: Path):
+    """inherit_from: one plugin instance per Algolia application, one state ID each."""
+    main_app = emulator_factory(users=40, seed=1)
+    eu_store = emulator_factory(users=60, seed=2)
+    env = {
+        "TAP_ALGOLIA_API_URL": main_app.url,
+        # The instance's own variable; the parent's would not reach it, because
+        # the dev environment gives the instance an api_url of its own.
+        "TAP_ALGOLIA__EU_STORE_API_URL": eu_store.url,
+    }
+
+    def run(job: str, out: str) -> list[dict[str, Any]]:
+        dest = tmp_path / out
+        meltano("run", job, env={**env, "TARGET_JSONL_DESTINATION_PATH": str(dest)})
+        path = dest / "users.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    main_rows = run("import-users", "main-1")
+    eu_rows = run("import-users-eu-store", "eu-1")
+    assert {r["userID"] for r in main_rows} == set(main_app.emulator.store.all_user_ids())
+    assert {r["userID"] for r in eu_rows} == set(eu_store.emulator.store.all_user_ids())
+
+    listed = meltano("state", "list").stdout.split()
+    main_id, eu_id = "dev:tap-algolia-to-target-jsonl", "dev:tap-algolia--eu-store-to-target-jsonl"
+    assert {main_id, eu_id} <= set(listed)
+    main_bookmark = _bookmark(meltano.state(main_id))
+
+    time.sleep(1.1)
+    changed = sorted(eu_store.emulator.store.all_user_ids())[5]
+    eu_store.admin.touch(changed)
+    assert [r["userID"] for r in run("import-users-eu-store", "eu-2")] == [changed]
+    assert _bookmark(meltano.state(main_id)) == main_bookmark  # the other app is untouched
+
+
+def test_prod_environment_takes_credentials_from_env(meltano):
+    env = {
+        "MELTANO_ENVIRONMENT": "prod",
+        "ALGOLIA_APP_ID": "PRODAPP",
+        "ALGOLIA_API_KEY": "prod-key",
+        "TARGET_ALGOLIA_API_KEY": "target-only-key",
+        "ALGOLIA_EU_STORE_APP_ID": "EUAPP",
+        "ALGOLIA_EU_STORE_API_KEY": "eu-key",
+    }
+
+    def config(plugin: str) -> dict[str, Any]:
+        return json.loads(meltano("config", "--unsafe", "print", plugin, env=env).stdout)
+
+    tap, target, eu = (
+        config("tap-algolia"),
+        config("target-algolia"),
+        config("tap-algolia--eu-store"),
+    )
+    assert (tap["app_id"], tap["api_key"], tap.get("api_url")) == ("PRODAPP", "prod-key", None)
+    assert (target["app_id"], target["api_key"]) == ("PRODAPP", "target-only-key")
+    assert (eu["app_id"], eu["api_key"], eu["region"]) == ("EUAPP", "eu-key", "eu")
+    # The api key is declared sensitive: masked unless --unsafe.
+    masked = json.loads(meltano("config", "print", "tap-algolia", env=env).stdout)
+    assert masked["api_key"] != "prod-key"
