@@ -62,7 +62,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(400, "Bad Request", "invalid Content-Length") from None
         if length > MAX_BODY_BYTES:
             raise ApiError(413, "Request Entity Too Large")
         return self.rfile.read(length) if length > 0 else b""
