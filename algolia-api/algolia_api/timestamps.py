@@ -46,7 +46,13 @@ def format_canonical(moment: datetime) -> str:
 
 
 def canonical_timestamp(value: str) -> str:
-    """Rewrite any RFC 3339 timestamp into the canonical UTC form."""
+    """Rewrite any RFC 3339 timestamp into the canonical UTC form.
+
+    Same result as ``format_canonical(parse_timestamp(value))``, but this runs
+    for every profile and affinity a tap emits, so it avoids ``strftime`` and
+    time-zone objects: a UTC spelling is reassembled from its own digits, and
+    only a non-zero offset costs one ``timedelta``.
+    """
     # Most Algolia timestamps are already canonical; skip the parse for them.
     if (
         len(value) == CANONICAL_LENGTH
@@ -55,7 +61,22 @@ def canonical_timestamp(value: str) -> str:
         and value[10] == "T"
     ):
         return value
-    return format_canonical(parse_timestamp(value))
+    match = _RFC3339.fullmatch(value.strip())
+    if not match:
+        msg = f"not an RFC 3339 timestamp: {value!r}"
+        raise ValueError(msg)
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
+    micro = "000000" if fraction is None else fraction[:6].ljust(6, "0")
+    # Constructing the datetime validates the fields (month 13, 30 February, ...).
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    if sign is None or (off_h == "00" and off_m == "00"):
+        return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}Z"
+    delta = timedelta(hours=int(off_h), minutes=int(off_m))
+    moment = moment - delta if sign == "+" else moment + delta
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{micro}Z"
+    )
 
 
 def format_query_timestamp(moment: datetime) -> str:

@@ -72,3 +72,34 @@ def test_string_order_of_canonical_forms_is_time_order(
     cb = canonical_timestamp(_render(b, off_b, style_b))
     assert (ca < cb) == (a < b)
     assert (ca == cb) == (a == b)
+
+
+@given(
+    moment=instants,
+    offset=offsets,
+    digits=st.integers(min_value=0, max_value=9),
+    zone=st.sampled_from(["Z", "z", "+hh:mm", "+hhmm", "none"]),
+    separator=st.sampled_from(["T", "t", " "]),
+)
+def test_canonical_timestamp_agrees_with_the_reference_parse(
+    moment: datetime, offset: timezone, digits: int, zone: str, separator: str
+) -> None:
+    """The fast path of canonical_timestamp gives what parse_timestamp + format_canonical give."""
+    from algolia_api.timestamps import format_canonical
+
+    local = moment.astimezone(timezone.utc if zone in ("Z", "z", "none") else offset)
+    text = local.strftime(f"%Y-%m-%d{separator}%H:%M:%S")
+    if digits:
+        text += "." + f"{local.microsecond:06d}987"[:digits]
+    if zone in ("Z", "z"):
+        text += zone
+    elif zone != "none":
+        z = local.strftime("%z")
+        text += z if zone == "+hhmm" else f"{z[:3]}:{z[3:]}"
+    assert canonical_timestamp(text) == format_canonical(parse_timestamp(text))
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30T10:00:00Z", "2026-11-02T24:00:00+01:00", "x"])
+def test_canonical_timestamp_refuses_what_parse_refuses(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        canonical_timestamp(bad)
