@@ -58,8 +58,7 @@ class Change:
     """The net effect of a run of operations on one user's managed segments.
 
     ``actions`` keeps insertion order: segments added to a profile are appended
-    in the order the input added them (a segment removed and added again counts
-    from its last addition).
+    in the order of their last entry in the input.
     """
 
     actions: t.Mapping[str, Action] = field(default_factory=dict)
@@ -89,12 +88,11 @@ def compose(first: Change, second: Change) -> Change:
     for slug, action in first.actions.items():
         actions[slug] = _then(action, second.action_for(slug))
     for slug, action in second.actions.items():
-        before = first.action_for(slug)
-        if action is Action.ADD and before is not Action.ADD and slug in actions:
-            # Added again after a removal: appended where the input re-adds it,
-            # as applying the operations one by one would.
+        if action is Action.ADD and slug in actions:
+            # Asked for again: new segments go in the order of their last entry.
+            # (Ordering by a last occurrence keeps compose(c, c) == c exactly.)
             del actions[slug]
-        actions[slug] = _then(before, action)
+        actions[slug] = _then(first.action_for(slug), action)
     return Change(actions=actions, default=_then(first.default, second.default))
 
 

@@ -95,8 +95,8 @@ TARGET_PROPERTIES = th.PropertiesList(
         th.StringType,
         title="Rejects file",
         description=(
-            "Optional JSON-lines file; every rejected or skipped record is appended "
-            "as {record, reason, stream}."
+            "Optional JSON-lines file. Every record that was rejected, or whose "
+            "profile does not exist, is appended as {record, reason, stream}."
         ),
     ),
     th.Property(
