@@ -1,0 +1,298 @@
+"""Shared helpers of the reliability suite.
+
+Imported as ``reliability_kit`` (conftest.py puts this folder on sys.path).
+It reuses the plugins' own test helpers rather than re-implementing them:
+``target_kit`` from target-algolia/tests and the tap's conftest module (loaded
+by path under another name, since pytest runs with --import-mode=importlib).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from algolia_emulator.faults import DropFault, StatusFault
+
+ROOT = Path(__file__).resolve().parents[2]
+
+if str(ROOT / "target-algolia" / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "target-algolia" / "tests"))
+import target_kit  # noqa: E402
+
+
+def _load_tap_helpers() -> t.Any:
+    name = "tap_algolia_test_helpers"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "tap-algolia" / "tests" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+tap_helpers = _load_tap_helpers()
+TAP = tap_helpers.TAP
+TARGET = target_kit.CLI
+
+#: A distinctive API key. Every emulator of this suite accepts it, so it
+#: travels in every request; no output of any test may ever contain it.
+SECRET = "rk-9Zq4-SECRET-never-print-7f3b"
+SECRET_SEARCH_ONLY = "rk-2Lm8-SECRET-search-only-c41d"
+ALL_ACLS = ("search", "browse", "recommendation")
+API_KEYS = {SECRET: ALL_ACLS, SECRET_SEARCH_ONLY: ("search",)}
+
+#: Every piece of text a plugin printed during the current test (stdout,
+#: stderr, files it wrote). The autouse fixture in conftest.py scans it.
+CAPTURED: list[str] = []
+
+
+def capture(*texts: str) -> None:
+    CAPTURED.extend(texts)
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if " ERROR " in line or "CRITICAL" in line]
+
+
+def assert_clean_failure(returncode: int, stderr: str, *expected: str) -> str:
+    """A non-zero exit, no traceback, exactly one error line naming the cause."""
+    assert returncode != 0, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    lines = error_lines(stderr)
+    assert len(lines) == 1, lines or stderr[-2000:]
+    for part in expected:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
+
+
+# Emulator-side fault scripts --------------------------------------------------
+
+
+class FaultScript:
+    """Arms a fault when the (after_calls + 1)-th API call reaches the emulator.
+
+    White-box: wraps the in-process emulator's fault hooks (``take_drop`` is
+    called first for every API call, then ``take_status``), so "mid-run"
+    is deterministic instead of a race between a poller and the plugin.
+    """
+
+    def __init__(self, server: t.Any, after_calls: int) -> None:
+        self.server = server
+        self.faults = server.emulator.faults
+        self.after_calls = after_calls
+        self.calls = 0
+        self.fired_at: float | None = None
+        self._lock = threading.Lock()
+        self._arm: t.Callable[[], None] = lambda: None
+        self._outage_until = 0.0
+        self._outage_kind = ""
+        self._slow_left = 0
+        self._slow_until = 0.0
+        self._slow_seconds = 0.0
+        self._original_drop = self.faults.take_drop
+        self._original_status = self.faults.take_status
+        self.faults.take_drop = self._take_drop
+        self.faults.take_status = self._take_status
+
+    # What to arm ---------------------------------------------------------------
+
+    def statuses(self, *statuses: int, retry_after: int | None = None, headers: bool = True) -> None:
+        def arm() -> None:
+            for status in statuses:
+                self.faults.add_status(
+                    StatusFault(
+                        status=status,
+                        remaining=1,
+                        retry_after=retry_after,
+                        rate_limit_headers=headers,
+                    )
+                )
+
+        self._arm = arm
+
+    def drops(self, count: int) -> None:
+        self._arm = lambda: self.faults.add_drop(DropFault(remaining=count))
+
+    def outage(self, seconds: float, kind: str = "503") -> None:
+        """Every API call fails for ``seconds`` (a 503, or a dropped connection)."""
+
+        def arm() -> None:
+            self._outage_kind = kind
+            self._outage_until = time.monotonic() + seconds
+
+        self._arm = arm
+
+    def slow(self, seconds: float, *, count: int = 0, for_seconds: float = 0.0) -> None:
+        """The next ``count`` calls (or all calls for ``for_seconds``) answer late."""
+
+        def arm() -> None:
+            self._slow_seconds = seconds
+            self._slow_left = count
+            self._slow_until = time.monotonic() + for_seconds
+
+        self._arm = arm
+
+    def end_outage(self) -> None:
+        self._outage_until = 0.0
+        self._slow_until = 0.0
+        self._slow_left = 0
+
+    # Hooks -------------------------------------------------------------------------
+
+    def _take_drop(self, method: str, path: str) -> bool:
+        with self._lock:
+            self.calls += 1
+            if self.calls == self.after_calls + 1:
+                self.fired_at = time.monotonic()
+                self._arm()
+            now = time.monotonic()
+            slow = False
+            if self._slow_left > 0:
+                self._slow_left -= 1
+                slow = True
+            elif now < self._slow_until:
+                slow = True
+            in_outage = now < self._outage_until
+        if slow:
+            time.sleep(self._slow_seconds)
+        if in_outage and self._outage_kind == "drop":
+            return True
+        return bool(self._original_drop(method, path))
+
+    def _take_status(self, method: str, path: str) -> StatusFault | None:
+        if time.monotonic() < self._outage_until and self._outage_kind == "503":
+            return StatusFault(status=503, remaining=1, rate_limit_headers=False)
+        return t.cast("StatusFault | None", self._original_status(method, path))
+
+
+# Running the tap -----------------------------------------------------------------
+
+
+@dataclass
+class ProcessRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    started: float = 0.0  # wall clock (time.time) just before the process started
+    ended: float = 0.0
+    states_seen: list[t.Any] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[dict[str, t.Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def write_json(path: Path, value: t.Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
+
+
+def tap_config(server: t.Any, **extra: t.Any) -> dict[str, t.Any]:
+    return {"app_id": server.app_id, "api_key": SECRET, "api_url": server.url, **extra}
+
+
+def bookmark_state(value: str) -> dict[str, t.Any]:
+    return {
+        "bookmarks": {
+            "users": {"replication_key": "lastUpdatedAt", "replication_key_value": value}
+        }
+    }
+
+
+def run_tap(
+    config: dict[str, t.Any],
+    tmp_path: Path,
+    *args: str,
+    state: dict[str, t.Any] | None = None,
+    timeout: float = 60,
+) -> ProcessRun:
+    command = [TAP, "--config", str(write_json(tmp_path / "tap-config.json", config))]
+    if state is not None:
+        command += ["--state", str(write_json(tmp_path / "tap-state.json", state))]
+    started = time.time()
+    done = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    capture(done.stdout, done.stderr)
+    return ProcessRun(done.returncode, done.stdout, done.stderr, started, time.time())
+
+
+def tap_bookmarks(run: ProcessRun) -> list[str]:
+    return [
+        m["value"]["bookmarks"]["users"]["replication_key_value"]
+        for m in run.messages
+        if m["type"] == "STATE" and "users" in m["value"].get("bookmarks", {})
+    ]
+
+
+# Running the target ------------------------------------------------------------------
+
+
+def target_config(server: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
+    return target_kit.base_config(server, api_key=SECRET, **overrides)
+
+
+def run_target(
+    config: dict[str, t.Any],
+    messages: t.Iterable[dict | str],
+    tmp_path: Path,
+    *,
+    on_state: t.Callable[[t.Any], None] | None = None,
+    args: t.Sequence[str] = (),
+    timeout: float = 60,
+) -> ProcessRun:
+    """Run target-algolia; ``on_state`` sees each STATE value as it is emitted."""
+    config_path = write_json(tmp_path / "target-config.json", config)
+    stderr_path = tmp_path / "target-stderr.txt"
+    started = time.time()
+    seen: list[t.Any] = []
+    out_lines: list[str] = []
+    with (
+        stderr_path.open("w") as stderr_file,
+        subprocess.Popen(
+            [TARGET, "--config", str(config_path), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        ) as proc,
+    ):
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        feeder = threading.Thread(
+            target=_feed, args=(proc.stdin, target_kit.to_lines(messages)), daemon=True
+        )
+        feeder.start()
+        for line in proc.stdout:
+            out_lines.append(line)
+            if line.strip():
+                value = json.loads(line)
+                seen.append(value)
+                if on_state is not None:
+                    on_state(value)
+        returncode = proc.wait(timeout=timeout)
+        feeder.join(timeout=5)
+    stdout = "".join(out_lines)
+    stderr = stderr_path.read_text()
+    capture(stdout, stderr)
+    return ProcessRun(returncode, stdout, stderr, started, time.time(), seen)
+
+
+def _feed(stdin: t.IO[str], text: str) -> None:
+    try:
+        stdin.write(text)
+        stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # the target stopped reading (it failed); that is what is tested
