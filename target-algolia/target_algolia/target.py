@@ -26,7 +26,7 @@ from target_algolia.summary import PeriodicSummary, RejectsFile, RunStats
 from target_algolia.writer import SegmentWriter
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
+    from types import FrameType, TracebackType
 
     import click
 
@@ -218,6 +218,24 @@ class TargetAlgolia(Target):
             return
         super()._write_state_message(state)
         self._last_emitted_state = copy.deepcopy(state)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: never emit STATE for a batch that is only half written.
+
+        The SDK's handler drains every sink and emits the latest STATE. Between
+        batches that is right; in the middle of one (the signal interrupts the
+        main thread while workers write) it would confirm records not yet
+        written, so we stop the workers and exit non-zero without STATE instead.
+        """
+        if self._writer is not None and self._writer.flushing:
+            self.logger.warning(
+                "Received signal %d in the middle of a batch: stopping without STATE; "
+                "the batch is replayed on the next run",
+                signum,
+            )
+            self._writer.abort()
+            raise SystemExit(1)
+        super()._handle_termination(signum, frame)
 
     def summary(self) -> str:
         return self.stats.summary(self._client, final=True, dry_run=self.dry_run)

@@ -77,6 +77,7 @@ class SegmentWriter:
         self._pending: dict[str, UserEntry] = {}
         self._pending_records = 0
         self._abort = threading.Event()
+        self.flushing = False
 
     # Building the batch -------------------------------------------------------
 
@@ -121,12 +122,18 @@ class SegmentWriter:
         """Write every pending user; raise if the run must stop (no STATE then)."""
         pending, self._pending = self._pending, {}
         self._pending_records = 0
+        self.flushing = True
         try:
             if pending:
                 self._write_all(pending)
         finally:
+            self.flushing = False
             if self.rejects is not None:
                 self.rejects.flush()
+
+    def abort(self) -> None:
+        """Make running workers stop before their next request."""
+        self._abort.set()
 
     def _write_all(self, pending: dict[str, UserEntry]) -> None:
         pool = ThreadPoolExecutor(

@@ -266,3 +266,58 @@ def test_kill_9_mid_batch_then_rerun_converges(emu: EmulatorServer, tmp_path: Pa
     result = run_cli(config, messages, tmp_path)
     assert result.returncode == 0, result.stderr
     assert emu.admin.stats()["userPuts"] == {}
+
+
+def _start(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    return subprocess.Popen(
+        [CLI, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def test_sigterm_mid_batch_emits_no_state(emu: EmulatorServer, tmp_path: Path) -> None:
+    users = [f"u{i:02d}" for i in range(40)]
+    for uid in users:
+        put_user(emu, uid, [])
+    emu.admin.set_latency(30)
+    messages: list[dict | str] = [schema()]
+    for n, uid in enumerate(users):
+        messages += [event(uid, "vip"), state(n)]
+    proc = _start(base_config(emu, concurrency=2), tmp_path)
+    assert proc.stdin is not None
+    proc.stdin.write(to_lines(messages))
+    proc.stdin.close()
+    deadline = time.monotonic() + 20
+    while sum(emu.admin.stats()["userPuts"].values()) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    assert proc.wait(timeout=20) != 0
+    assert out == ""
+    written = [uid for uid in users if segments_of(emu, uid) == [("vip", M)]]
+    assert 0 < len(written) < len(users)
+
+
+def test_sigterm_between_batches_writes_what_was_read_then_emits_state(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    put_user(emu, "u1", [])
+    put_user(emu, "u2", [])
+    proc = _start(base_config(emu), tmp_path)
+    assert proc.stdin is not None
+    proc.stdin.write(to_lines([schema(), event("u1", "vip"), event("u2", "vip"), state(1)]))
+    proc.stdin.flush()
+    time.sleep(1.0)  # read, but the batch is not full: nothing written yet
+    assert emu.admin.stats()["userPuts"] == {}
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert [json.loads(line) for line in out.splitlines()] == [{"bookmark": 1}]
+    assert segments_of(emu, "u1") == [("vip", M)]
+    assert segments_of(emu, "u2") == [("vip", M)]
