@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import reliability_kit as kit  # noqa: E402
+import reliability_kit as kit
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

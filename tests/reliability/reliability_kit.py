@@ -108,7 +108,9 @@ class FaultScript:
 
     # What to arm ---------------------------------------------------------------
 
-    def statuses(self, *statuses: int, retry_after: int | None = None, headers: bool = True) -> None:
+    def statuses(
+        self, *statuses: int, retry_after: int | None = None, headers: bool = True
+    ) -> None:
         def arm() -> None:
             for status in statuses:
                 self.faults.add_status(
@@ -205,9 +207,7 @@ def tap_config(server: t.Any, **extra: t.Any) -> dict[str, t.Any]:
 
 def bookmark_state(value: str) -> dict[str, t.Any]:
     return {
-        "bookmarks": {
-            "users": {"replication_key": "lastUpdatedAt", "replication_key_value": value}
-        }
+        "bookmarks": {"users": {"replication_key": "lastUpdatedAt", "replication_key_value": value}}
     }
 
 

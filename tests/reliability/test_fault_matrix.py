@@ -153,9 +153,7 @@ def _check_tap(expected: set[str], run: kit.ProcessRun) -> bool:
     if run.returncode == 0:
         records = {m["record"]["userID"] for m in run.messages if m["type"] == "RECORD"}
         assert records == expected, expected ^ records
-        window_end_min = format_canonical(
-            datetime.fromtimestamp(int(run.started), tz=timezone.utc)
-        )
+        window_end_min = format_canonical(datetime.fromtimestamp(int(run.started), tz=timezone.utc))
         window_end_max = format_canonical(datetime.fromtimestamp(run.ended, tz=timezone.utc))
         assert window_end_min <= bookmarks[-1] <= window_end_max, bookmarks
         assert run.messages[-1]["type"] == "STATE"
