@@ -25,6 +25,7 @@ class Run:
     max_rss_mb: float
     emulator_cpu_s: float
     returncode: int
+    cpu_s: float = float("nan")  # the child's user + system CPU seconds
     stderr_tail: str = ""
     extra: dict[str, Any] | None = None
 
@@ -77,9 +78,15 @@ def run_measured(
             wall = time.perf_counter() - start
         cpu1 = emulator_cpu() if emulator_cpu else float("nan")
         rss_kb = 0.0
+        cpu = float("nan")
         if HAS_GNU_TIME and time_file.exists():
-            match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", time_file.read_text())
+            text = time_file.read_text()
+            match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
             rss_kb = float(match.group(1)) if match else 0.0
+            user = re.search(r"User time \(seconds\): ([\d.]+)", text)
+            system = re.search(r"System time \(seconds\): ([\d.]+)", text)
+            if user and system:
+                cpu = float(user.group(1)) + float(system.group(1))
         else:
             # Fallback: the high-water mark over all children so far; only exact
             # when this child is the largest yet, so callers get a lower bound.
@@ -93,6 +100,7 @@ def run_measured(
         max_rss_mb=rss_kb / 1024.0,
         emulator_cpu_s=cpu1 - cpu0,
         returncode=proc.returncode,
+        cpu_s=cpu,
         stderr_tail=tail,
     )
 

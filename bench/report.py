@@ -72,9 +72,15 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         ratio = block["tap_time_over_floor"]
         add(f"tap time / floor time ({int(users):,} users)", "<= 1.2", ratio, ratio <= 1.2)
+        if "tap_cpu_over_floor" in block:
+            cpu = block["tap_cpu_over_floor"]
+            add(f"tap CPU / floor CPU ({int(users):,} users)", "(<= 1.2)", cpu, cpu <= 1.2)
         if "msdk_time_over_tap" in block:
             speed = block["msdk_time_over_tap"]
             add(f"msdk time / tap time ({int(users):,} users)", ">= 2.0", speed, speed >= 2.0)
+        if "msdk_cpu_over_tap" in block:
+            cpu = block["msdk_cpu_over_tap"]
+            add(f"msdk CPU / tap CPU ({int(users):,} users)", "(>= 2.0)", cpu, cpu >= 2.0)
     memory = results.get("tap_memory", {})
     if memory.get("ratio") is not None:
         add("tap peak RSS, larger / smaller", "<= 1.15", memory["ratio"], memory["ratio"] <= 1.15)
@@ -149,16 +155,19 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
             f"median of {results['reps']}. *Emulator CPU* is the emulator's CPU seconds "
             "during the run over the run's wall time (same server work for every contender).",
             "",
-            "| users | contender | median wall (s) | records/s | time vs tap | peak RSS (MB) "
-            "| emulator CPU share | runs (s) |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| users | contender | median wall (s) | records/s | time vs tap | median CPU (s) "
+            "| CPU vs tap | peak RSS (MB) | emulator CPU share | runs (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for users, block in sorted(tp.items(), key=lambda kv: int(kv[0])):
             tap_wall = block["contenders"]["tap"]["median_wall_s"]
+            tap_cpu = block["contenders"]["tap"].get("median_cpu_s") or float("nan")
             for name, c in block["contenders"].items():
+                cpu = c.get("median_cpu_s", float("nan"))
                 lines.append(
                     f"| {int(users):,} | {name} | {c['median_wall_s']:.2f} | "
                     f"{c['records_per_s']:,.0f} | {c['median_wall_s'] / tap_wall:.2f}x | "
+                    f"{cpu:.2f} | {cpu / tap_cpu:.2f}x | "
                     f"{c['median_max_rss_mb']:.0f} | {100 * c['emulator_cpu_share']:.0f}% | "
                     f"{', '.join(f'{w:.2f}' for w in c['wall_s'])} |"
                 )

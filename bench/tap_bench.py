@@ -106,7 +106,7 @@ def throughput(
                 runs[contender.name].append(run)
                 log(
                     f"  [{users}] rep {rep + 1}/{reps} {contender.name}: "
-                    f"{run.wall_s:.2f}s, {run.max_rss_mb:.0f} MB, "
+                    f"{run.wall_s:.2f}s (cpu {run.cpu_s:.2f}s), {run.max_rss_mb:.0f} MB, "
                     f"emulator cpu {run.emulator_cpu_s:.2f}s"
                 )
     result: dict[str, Any] = {"users": users, "records": verified, "contenders": {}}
@@ -117,15 +117,20 @@ def throughput(
             "wall_s": [round(r.wall_s, 3) for r in name_runs],
             "median_wall_s": round(wall, 3),
             "records_per_s": round(verified[name] / wall, 1) if wall else None,
+            "cpu_s": [round(r.cpu_s, 3) for r in name_runs],
+            "median_cpu_s": round(median([r.cpu_s for r in name_runs]), 3),
             "max_rss_mb": [round(r.max_rss_mb, 1) for r in name_runs],
             "median_max_rss_mb": round(median([r.max_rss_mb for r in name_runs]), 1),
             "emulator_cpu_s": round(emu_cpu, 3),
             "emulator_cpu_share": round(emu_cpu / wall, 3) if wall else None,
         }
     walls = {name: c["median_wall_s"] for name, c in result["contenders"].items()}
+    cpus = {name: c["median_cpu_s"] for name, c in result["contenders"].items()}
     result["tap_time_over_floor"] = round(walls["tap"] / walls["floor"], 3)
+    result["tap_cpu_over_floor"] = round(cpus["tap"] / cpus["floor"], 3)
     if "msdk" in walls:
         result["msdk_time_over_tap"] = round(walls["msdk"] / walls["tap"], 3)
+        result["msdk_cpu_over_tap"] = round(cpus["msdk"] / cpus["tap"], 3)
     return result
 
 
