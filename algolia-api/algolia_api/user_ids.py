@@ -19,7 +19,7 @@ def user_id_problem(value: t.Any) -> str | None:
     if value is None:
         return "missing user ID"
     if not isinstance(value, str):
-        return f"user ID is a {type(value).__name__}, not a string"
+        return f"user ID is not a string (got {type(value).__name__})"
     if not value:
         return "empty user ID"
     if len(value) > MAX_USER_ID_LENGTH:

@@ -186,7 +186,7 @@ def segment_id_problem(value: t.Any) -> str | None:
     if value is None:
         return "missing segment"
     if not isinstance(value, str):
-        return f"segment is a {type(value).__name__}, not a string"
+        return f"segment is not a string (got {type(value).__name__})"
     if not value:
         return "empty segment"
     if len(value) > MAX_SEGMENT_ID_LENGTH:
