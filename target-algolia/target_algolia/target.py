@@ -7,7 +7,7 @@ import typing as t
 from importlib import metadata
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
@@ -21,6 +21,7 @@ from algolia_api import (
 )
 from algolia_api.cli import install_clean_errors
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
+from target_algolia.reader import AudienceMessageReader
 from target_algolia.sinks import AlgoliaSegmentsSink
 from target_algolia.summary import PeriodicSummary, RejectsFile, RunStats
 from target_algolia.writer import SegmentWriter
@@ -125,6 +126,8 @@ class TargetAlgolia(Target):
         *TARGET_PROPERTIES.wrapped.values(),
     ).to_dict()
     default_sink_class = AlgoliaSegmentsSink
+    # Malformed lines fail with one clear line instead of a traceback or a TypeError.
+    message_reader_class = AudienceMessageReader
     # Records are checked by our own rules, so the SDK's validate_records is not offered.
     capabilities: t.ClassVar[list[t.Any]] = [
         PluginCapabilities.ABOUT,
@@ -267,6 +270,9 @@ class TargetAlgolia(Target):
             exc_value: BaseException,
             exc_traceback: TracebackType | None,
         ) -> None:
+            if isinstance(exc_value, RecordsWithoutSchemaException):
+                cls.logger.error("Stopped: %s No STATE is emitted past it.", str(exc_value)[:500])
+                return
             if isinstance(exc_value, InvalidInputLine):
                 cls.logger.error(
                     "Stopped at a corrupt input line; no STATE is emitted past it. %s",

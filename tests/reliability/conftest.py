@@ -47,3 +47,9 @@ def _no_secret_in_any_output(
     for secret in (kit.SECRET, kit.SECRET_SEARCH_ONLY):
         leaks = [text for text in texts if secret in text]
         assert not leaks, f"API key found in output: {leaks[0][:500]!r}"
+
+
+@pytest.fixture
+def emu(make_server: t.Callable[..., EmulatorServer]) -> EmulatorServer:
+    """No seeded users (each test writes the profiles it needs), no rate limit in the way."""
+    return make_server(users=0, rate_limit=100_000, rate_window=60)

@@ -1,0 +1,47 @@
+"""The target's Singer reader: every malformed line becomes one InvalidInputLine.
+
+singer-sdk's reader logs a full traceback for a line that is not JSON, and
+lets a line that is JSON but not an object (``42``, ``[1, 2]``), or a RECORD
+whose ``record`` is not an object, through to code that fails with an
+unrelated TypeError ("'int' object is not iterable"). Here each of these, and
+an unknown message type, raises InvalidInputLine with what is wrong, which the
+CLI reports as one line (no STATE is emitted past the line either way).
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.encoding.simple import deserialize_json
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+_SHOWN = 200  # characters of a bad line quoted in the message
+
+
+def _excerpt(line: str) -> str:
+    text = line.rstrip("\n")
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+class AudienceMessageReader(SingerReader):
+    """SingerReader that refuses malformed lines with a message, not a traceback."""
+
+    def deserialize_json(self, line: str) -> dict:
+        try:
+            value: t.Any = deserialize_json(line)
+        except json.JSONDecodeError as exc:
+            msg = f"Unable to parse line as JSON ({exc.msg}): {_excerpt(line)!r}"
+            raise InvalidInputLine(msg) from None
+        if not isinstance(value, dict):
+            msg = f"Line is not a JSON object: {_excerpt(line)!r}"
+            raise InvalidInputLine(msg)
+        if value.get("type") == "RECORD" and not isinstance(value.get("record", {}), dict):
+            msg = f"RECORD's 'record' is not a JSON object: {_excerpt(line)!r}"
+            raise InvalidInputLine(msg)
+        return value
+
+    def _process_unknown_message(self, message_dict: dict) -> None:
+        msg = f"Unknown message type {message_dict.get('type')!r}: {_excerpt(str(message_dict))}"
+        raise InvalidInputLine(msg)
