@@ -277,7 +277,7 @@ def run_target(
         feeder.start()
         for line in proc.stdout:
             out_lines.append(line)
-            if line.strip():
+            if line.strip() and not args:  # with args (--about) stdout is not STATE lines
                 value = json.loads(line)
                 seen.append(value)
                 if on_state is not None:
