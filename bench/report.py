@@ -278,7 +278,6 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
                 "| function (inclusive) | % |",
                 "| --- | --- | --- | --- | --- | --- |",
             ]
-            lines.insert(len(lines) - 3, "")
             hot = p.get("hot_paths", [])
             if hot:
                 lines[-3:-3] = [
