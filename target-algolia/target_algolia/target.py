@@ -263,7 +263,7 @@ class TargetAlgolia(Target):
     def get_singer_command(cls) -> click.Command:
         """The CLI, reporting expected failures as one line and a non-zero exit."""
         command = install_clean_errors(super().get_singer_command(), cls.logger)
-        inner = command.excepthook
+        inner = t.cast(t.Any, command).excepthook  # set by install_clean_errors
 
         def excepthook(
             exc_type: type[BaseException],
@@ -281,5 +281,5 @@ class TargetAlgolia(Target):
                 return
             inner(exc_type, exc_value, exc_traceback)
 
-        command.excepthook = excepthook
+        t.cast(t.Any, command).excepthook = excepthook
         return command
