@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
@@ -61,6 +62,12 @@ def canonical_timestamp(value: str) -> str:
         and value[10] == "T"
     ):
         return value
+    return _rewrite(value)
+
+
+# Profiles computed in one batch share their stamps, so a rewrite is often a repeat.
+@lru_cache(maxsize=4096)
+def _rewrite(value: str) -> str:
     match = _RFC3339.fullmatch(value.strip())
     if not match:
         msg = f"not an RFC 3339 timestamp: {value!r}"

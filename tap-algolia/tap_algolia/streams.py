@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import typing as t
 from datetime import datetime, timezone
+from functools import cached_property
 
 from singer_sdk import typing as th
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 
 from tap_algolia.client import AlgoliaStream
 from tap_algolia.profiles import RecordShape, build_record
 from tap_algolia.window import SyncWindow, plan_window
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Generator, Iterable
 
     from singer_sdk.helpers.types import Context, Record
 
@@ -181,6 +185,33 @@ class UsersStream(AlgoliaStream):
     def _record_shape(self) -> RecordShape:
         mask = self.mask
         return RecordShape.from_selection(lambda field: bool(mask[("properties", field)]))
+
+    @cached_property
+    def _deselects_nested_fields(self) -> bool:
+        """True if the catalog deselects anything below a top-level field."""
+        return any(len(crumb) > 2 and not selected for crumb, selected in self.mask.items())
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """singer-sdk's RECORD generation, minus the per-record work this stream needs not do.
+
+        ``build_record`` already leaves out every deselected top-level field,
+        and type conformance is off (TYPE_CONFORMANCE_LEVEL), so the SDK's
+        walk over each record to drop deselected fields (a fifth of the tap's
+        CPU time) only runs when the catalog deselects something nested.
+        Stream maps apply exactly as in the SDK. Re-check on SDK upgrades: this
+        overrides a private method (singer-sdk is pinned below 0.55).
+        """
+        if self._deselects_nested_fields:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         window = plan_window(
