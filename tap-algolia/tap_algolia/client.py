@@ -15,6 +15,7 @@ import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import AbortedSyncPausedException
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
@@ -94,6 +95,8 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
     def __init__(self, tap: TapAlgolia, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self._page: tuple[requests.Response, Page] | None = None
+        #: When the page being emitted was received: its records' ``time_extracted``.
+        self.extracted_at = utc_now()
 
     # Connection -----------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
             msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
             raise MalformedResponseError(msg) from None
         self._page = (response, page)
+        self.extracted_at = utc_now()
 
     def decoded_page(self, response: requests.Response) -> Page:
         if self._page is None or self._page[0] is not response:
