@@ -48,7 +48,6 @@ class RateLimitPacer:
         self._limit: int | None = None
         self._remaining: int | None = None
         self._reset: float | None = None
-        self._reading_seq = 0  # sequence number of the request that reported _remaining
         self._sent_in_window = 0
         self.stats = PacerStats()
 
@@ -57,7 +56,6 @@ class RateLimitPacer:
             self._reset = None
             self._remaining = None
             self._sent_in_window = 0  # requests still in flight count against the old window
-            self._reading_seq = 0
 
     def _used(self) -> int:
         used = self._sent_in_window
@@ -108,10 +106,10 @@ class RateLimitPacer:
         with self._cond:
             self._in_flight.discard(ticket)
             if response is not None:
-                self._observe(ticket, response.headers)
+                self._observe(response.headers)
             self._cond.notify_all()
 
-    def _observe(self, ticket: int, headers: t.Mapping[str, str]) -> None:
+    def _observe(self, headers: t.Mapping[str, str]) -> None:
         try:
             limit = int(headers["x-ratelimit-limit"])
             remaining = int(headers["x-ratelimit-remaining"])
@@ -130,9 +128,7 @@ class RateLimitPacer:
             # rolls before the reset we were told, without _roll_window).
             self._reset = reset
             self._remaining = remaining
-            self._reading_seq = ticket
             self._sent_in_window = 0
             return
         if self._remaining is None or remaining < self._remaining:
             self._remaining = remaining
-            self._reading_seq = max(self._reading_seq, ticket)
