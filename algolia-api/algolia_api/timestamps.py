@@ -19,24 +19,35 @@ _RFC3339 = re.compile(
 CANONICAL_LENGTH = len("2026-11-02T10:15:00.000000Z")
 
 
-def parse_timestamp(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+def _split(value: str) -> tuple[tuple[str, str, str, str, str, str], str, int]:
+    """The date-time digits, six microsecond digits and the UTC offset in minutes.
 
-    A missing offset is read as UTC. Digits past microseconds are truncated.
-    Raises ValueError for anything else.
+    A ``Z`` or a missing offset is offset 0. Digits past microseconds are
+    dropped. Raises ValueError for anything that is not RFC 3339.
     """
     match = _RFC3339.fullmatch(value.strip())
     if not match:
         msg = f"not an RFC 3339 timestamp: {value!r}"
         raise ValueError(msg)
     year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    offset = timezone.utc
+    micro = "000000" if fraction is None else fraction[:6].ljust(6, "0")
+    offset = 0
     if sign:
-        delta = timedelta(hours=int(off_h), minutes=int(off_m))
-        offset = timezone(-delta if sign == "-" else delta)
+        offset = int(off_h) * 60 + int(off_m)
+        offset = -offset if sign == "-" else offset
+    return (year, month, day, hour, minute, second), micro, offset
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+
+    A missing offset is read as UTC. Digits past microseconds are truncated.
+    Raises ValueError for anything else.
+    """
+    (year, month, day, hour, minute, second), micro, offset = _split(value)
+    zone = timezone(timedelta(minutes=offset)) if offset else timezone.utc
     moment = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), micro, offset
+        int(year), int(month), int(day), int(hour), int(minute), int(second), int(micro), zone
     )
     return moment.astimezone(timezone.utc)
 
@@ -68,18 +79,12 @@ def canonical_timestamp(value: str) -> str:
 # Profiles computed in one batch share their stamps, so a rewrite is often a repeat.
 @lru_cache(maxsize=4096)
 def _rewrite(value: str) -> str:
-    match = _RFC3339.fullmatch(value.strip())
-    if not match:
-        msg = f"not an RFC 3339 timestamp: {value!r}"
-        raise ValueError(msg)
-    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
-    micro = "000000" if fraction is None else fraction[:6].ljust(6, "0")
+    (year, month, day, hour, minute, second), micro, offset = _split(value)
     # Constructing the datetime validates the fields (month 13, 30 February, ...).
     moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-    if sign is None or (off_h == "00" and off_m == "00"):
+    if not offset:
         return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}Z"
-    delta = timedelta(hours=int(off_h), minutes=int(off_m))
-    moment = moment - delta if sign == "+" else moment + delta
+    moment -= timedelta(minutes=offset)
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
         f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{micro}Z"
