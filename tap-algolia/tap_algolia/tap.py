@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 from functools import cached_property
-from importlib.metadata import PackageNotFoundError, version
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -29,11 +28,6 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
-
-try:
-    __version__ = version("tap-algolia")
-except PackageNotFoundError:  # pragma: no cover (running from a source tree)
-    __version__ = "0.0.0"
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_OVERLAP_SECONDS = 300
@@ -130,7 +124,7 @@ class TapAlgolia(Tap):
 
     @cached_property
     def user_agent(self) -> str:
-        return user_agent("tap-algolia", __version__)
+        return user_agent(self.name, self.get_plugin_version())
 
     @cached_property
     def session(self) -> requests.Session:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import typing as t
-from importlib import metadata
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
@@ -110,13 +109,6 @@ TARGET_PROPERTIES = th.PropertiesList(
 )
 
 
-def _version() -> str:
-    try:
-        return metadata.version("target-algolia")
-    except metadata.PackageNotFoundError:  # pragma: no cover
-        return "0.0.0"
-
-
 class TargetAlgolia(Target):
     """Merge audience memberships into Algolia user profile segments."""
 
@@ -173,7 +165,7 @@ class TargetAlgolia(Target):
             )
             client = AlgoliaClient(
                 self.settings,
-                agent=user_agent("target-algolia", _version()),
+                agent=user_agent(self.name, self.get_plugin_version()),
                 pacer=RateLimitPacer(max_requests_per_minute=budget),
                 pool_size=concurrency,
                 logger=self.logger,
