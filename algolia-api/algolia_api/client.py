@@ -36,6 +36,21 @@ def describe_failure(error: BaseException) -> str:
     return str(error)
 
 
+def log_retry(
+    logger: logging.Logger, what: str, details: t.Mapping[str, t.Any], max_tries: int
+) -> None:
+    """One warning per retry, from a ``backoff`` event: what, when, which try, why."""
+    error = details.get("exception")
+    logger.warning(
+        "Retrying %s in %.1fs (attempt %d of %d): %s",
+        what,
+        details.get("wait") or 0.0,
+        details.get("tries", 0) + 1,
+        max_tries,
+        describe_failure(error) if error else "unknown failure",
+    )
+
+
 class AlgoliaClient:
     """Paced, retrying access to one Algolia application's personalization API."""
 
@@ -66,15 +81,8 @@ class AlgoliaClient:
     def _on_backoff(self, details: t.Mapping[str, t.Any]) -> None:
         with self._lock:
             self._retries += 1
-        error = details.get("exception")
-        self.logger.warning(
-            "Retrying %s in %.1fs (attempt %d of %d): %s",
-            details.get("kwargs", {}).get("path") or "request",
-            details.get("wait") or 0.0,
-            details.get("tries", 0) + 1,
-            self.settings.max_retries + 1,
-            describe_failure(error) if error else "unknown failure",
-        )
+        what = details.get("kwargs", {}).get("path") or "request"
+        log_retry(self.logger, what, details, self.settings.max_retries + 1)
 
     def request(
         self,

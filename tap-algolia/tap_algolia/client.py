@@ -20,7 +20,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
 from algolia_api import RETRIABLE_EXCEPTIONS, AlgoliaAPIError, raise_for_response, wait_generator
-from algolia_api.client import describe_failure
+from algolia_api.client import log_retry
 from algolia_api.retry import BASE_DELAY
 
 if t.TYPE_CHECKING:
@@ -188,15 +188,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         return self.settings.max_retries + 1
 
     def backoff_handler(self, details: Details) -> None:
-        error = details.get("exception")
-        self.logger.warning(
-            "Retrying %s in %.1fs (attempt %d of %d): %s",
-            self.path,
-            details.get("wait") or 0.0,
-            details.get("tries", 0) + 1,
-            self.backoff_max_tries(),
-            describe_failure(error) if error else "unknown failure",
-        )
+        log_retry(self.logger, self.path, details, self.backoff_max_tries())
 
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         """Keep a failure the user can act on to the one line the CLI prints for it.
