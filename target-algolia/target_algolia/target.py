@@ -10,6 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaExc
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
+from typing_extensions import override
 
 from algolia_api import (
     CONNECTION_PROPERTIES,
@@ -19,6 +20,7 @@ from algolia_api import (
     user_agent,
 )
 from algolia_api.cli import install_clean_errors
+from target_algolia.batch_files import BatchFileError, batch_records
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.sinks import AlgoliaSegmentsSink
@@ -214,6 +216,18 @@ class TargetAlgolia(Target):
         super()._write_state_message(state)
         self._last_emitted_state = copy.deepcopy(state)
 
+    @override
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """BATCH: each record of its files goes through the RECORD path.
+
+        Same stream maps, counters, rejects and batch-size drain as a RECORD
+        message (see batch_files for why not the SDK's process_batch_files).
+        """
+        self._assert_line_requires(message_dict, requires={"stream"})
+        stream = message_dict["stream"]
+        for record in batch_records(message_dict):
+            self._process_record_message({"type": "RECORD", "stream": stream, "record": record})
+
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: never emit STATE for a batch that is only half written.
 
@@ -264,6 +278,9 @@ class TargetAlgolia(Target):
         ) -> None:
             if isinstance(exc_value, RecordsWithoutSchemaException):
                 cls.logger.error("Stopped: %s No STATE is emitted past it.", str(exc_value)[:500])
+                return
+            if isinstance(exc_value, BatchFileError):
+                cls.logger.error("Stopped: %s. No STATE is emitted past it.", exc_value)
                 return
             if isinstance(exc_value, InvalidInputLine):
                 cls.logger.error(

@@ -1,0 +1,88 @@
+"""The records of a Singer BATCH message, read one line at a time from its files.
+
+A BATCH message (singer-sdk's extension) names files instead of carrying
+records: ``{"type": "BATCH", "stream": ..., "encoding": {"format": "jsonl",
+"compression": "gzip" | null}, "manifest": [url, ...]}``, each file holding one
+JSON record per line.
+
+singer-sdk's own ``Sink.process_batch_files`` loads a whole file into memory
+and hands it to ``process_batch`` as a ``records`` context, past stream maps,
+the record counters and the batch-size drain that RECORD messages go through.
+The target instead feeds every record this module yields through the RECORD
+path, so a record is applied, counted and rejected the same whichever message
+carried it, and memory stays bounded by the batch size.
+
+A file that cannot be read (missing, not gzip though the manifest says so, a
+line that is not a JSON object, a format other than JSON lines) raises
+:class:`BatchFileError`: the run stops with one line and no STATE past it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+import zlib
+
+import fsspec
+from singer_sdk.singerlib.json import deserialize_json
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_COMPRESSIONS = {None: None, "none": None, "gzip": "gzip"}
+
+
+class BatchFileError(Exception):
+    """A BATCH message or one of its files cannot be read."""
+
+
+def batch_records(message: dict[str, t.Any]) -> Iterator[dict[str, t.Any]]:
+    """Every record of a BATCH message's files, in manifest order."""
+    stream = message.get("stream")
+    encoding = message.get("encoding")
+    manifest = message.get("manifest")
+    if not isinstance(encoding, dict) or not (
+        isinstance(manifest, list) and all(isinstance(url, str) for url in manifest)
+    ):
+        msg = (
+            f"BATCH message of stream {stream!r} needs an 'encoding' object and a "
+            "'manifest' list of file URLs"
+        )
+        raise BatchFileError(msg)
+    if encoding.get("format") != "jsonl":
+        msg = (
+            f"BATCH format {encoding.get('format')!r} of stream {stream!r} is not supported; "
+            "send JSON lines ('jsonl'), gzip-compressed or not"
+        )
+        raise BatchFileError(msg)
+    compression = encoding.get("compression")
+    if compression not in _COMPRESSIONS:
+        msg = f"BATCH compression {compression!r} is not supported; use 'gzip' or none"
+        raise BatchFileError(msg)
+    for url in manifest:
+        yield from _read(url, _COMPRESSIONS[compression])
+
+
+def _read(url: str, compression: str | None) -> Iterator[dict[str, t.Any]]:
+    number = 0
+    try:
+        with fsspec.open(url, "rb", compression=compression) as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    value = deserialize_json(line)
+                except ValueError:  # not JSON, or not UTF-8
+                    value = None
+                if not isinstance(value, dict):
+                    msg = f"line {number} of batch file {url} is not a JSON object"
+                    raise BatchFileError(msg)
+                yield value
+    except BatchFileError:
+        raise
+    except FileNotFoundError:
+        msg = f"batch file {url} does not exist (or is not readable from here)"
+        raise BatchFileError(msg) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        where = f" after line {number}" if number else ""
+        msg = f"cannot read batch file {url}{where}: {exc or type(exc).__name__}"
+        raise BatchFileError(msg) from None
