@@ -23,7 +23,7 @@ from algolia_api.errors import (
     raise_for_response,
 )
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
-from algolia_api.pacing import RateLimitPacer
+from algolia_api.pacing import PacingStopped, RateLimitPacer
 from algolia_api.retry import RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
 from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings
 from algolia_api.timestamps import canonical_timestamp, format_query_timestamp, parse_timestamp
@@ -49,6 +49,7 @@ __all__ = [
     "ForbiddenError",
     "InvalidUserIDError",
     "NotFoundError",
+    "PacingStopped",
     "RateLimitError",
     "RateLimitPacer",
     "ServerError",

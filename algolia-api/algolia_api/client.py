@@ -98,6 +98,8 @@ class AlgoliaClient:
             RETRIABLE_EXCEPTIONS,
             max_tries=self.settings.max_retries + 1,
             jitter=None,
+            # A stopped pacer means the run is ending: no retry, no sleep before it.
+            giveup=lambda _error: self.pacer.stopped,
             on_backoff=self._on_backoff,
             logger=None,
         )(self._send_once)

@@ -7,6 +7,10 @@ request until the window has room for it, counting requests still in flight,
 so a long sync or a concurrent writer spends the whole budget without
 provoking 429s. An optional local cap (``max_requests_per_minute``) spaces
 requests evenly below the server's limit.
+
+:meth:`RateLimitPacer.stop` ends pacing for good: requests waiting for room
+raise :class:`PacingStopped` at once, and so does every later one, so a run
+that is stopping (a signal) never starts another request.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     import requests
+
+
+class PacingStopped(Exception):
+    """The pacer was stopped because the run is ending: no request may start."""
 
 
 @dataclass
@@ -49,6 +57,7 @@ class RateLimitPacer:
         self._remaining: int | None = None
         self._reset: float | None = None
         self._sent_in_window = 0
+        self._stopped = False
         self.stats = PacerStats()
 
     def _roll_window(self, now: float) -> None:
@@ -83,6 +92,8 @@ class RateLimitPacer:
         waited = 0.0
         with self._cond:
             while True:
+                if self._stopped:
+                    raise PacingStopped("the run is stopping: no new request is sent")
                 now = self._clock()
                 self._roll_window(now)
                 wait = self._wait_needed(now)
@@ -132,3 +143,22 @@ class RateLimitPacer:
             return
         if self._remaining is None or remaining < self._remaining:
             self._remaining = remaining
+
+    # Stopping ------------------------------------------------------------------
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def stop(self) -> None:
+        """Refuse every request from now on and wake those waiting for room.
+
+        Safe in a signal handler: the flag alone stops waiters within their
+        next second of waiting, so the lock is only tried, never waited for.
+        """
+        self._stopped = True
+        if self._cond.acquire(timeout=0.5):
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import threading
 import typing as t
 
 from singer_sdk import typing as th
@@ -28,6 +30,7 @@ from target_algolia.summary import PeriodicSummary, RejectsFile, RunStats
 from target_algolia.writer import SegmentWriter
 
 if t.TYPE_CHECKING:
+    import logging
     from types import FrameType, TracebackType
 
     import click
@@ -35,6 +38,9 @@ if t.TYPE_CHECKING:
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 400
 DEFAULT_CONCURRENCY = 8
 DEFAULT_SUMMARY_INTERVAL = 60
+# After a stop signal, the longest the target waits for its workers to notice
+# (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
+STOP_GRACE_SECONDS = 5.0
 
 TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
@@ -109,6 +115,24 @@ TARGET_PROPERTIES = th.PropertiesList(
         description="Seconds between progress summaries on long runs (0: only at the end).",
     ),
 )
+
+
+def _exit_if_still_running_after(seconds: float, logger: logging.Logger) -> None:
+    """Exit the process (status 1) if it is still alive ``seconds`` from now.
+
+    After a stop the pacer refuses every new request, so nothing is lost by not
+    waiting for a worker that sleeps before a retry or waits on a slow answer.
+    """
+
+    def exit_now() -> None:
+        logger.warning(
+            "Still stopping after %.0f s (a retry wait or a slow answer): exiting", seconds
+        )
+        os._exit(1)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 class TargetAlgolia(Target):
@@ -237,12 +261,14 @@ class TargetAlgolia(Target):
         written, so we stop the workers and exit non-zero without STATE instead.
         """
         if self._writer is not None and self._writer.flushing:
+            # Stop first, then say so: no request starts after the message.
+            self._writer.abort()
             self.logger.warning(
                 "Received signal %d in the middle of a batch: stopping without STATE; "
                 "the batch is replayed on the next run",
                 signum,
             )
-            self._writer.abort()
+            _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
             raise SystemExit(1)
         super()._handle_termination(signum, frame)
 

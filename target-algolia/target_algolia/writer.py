@@ -132,8 +132,12 @@ class SegmentWriter:
                 self.rejects.flush()
 
     def abort(self) -> None:
-        """Make running workers stop before their next request."""
+        """Make running workers stop: no request starts after this returns.
+
+        Workers waiting in the pacer (or about to enter it) get PacingStopped.
+        """
         self._abort.set()
+        self.client.pacer.stop()
 
     def _write_all(self, pending: dict[str, UserEntry]) -> None:
         pool = ThreadPoolExecutor(

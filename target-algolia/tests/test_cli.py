@@ -314,7 +314,13 @@ def test_sigterm_between_batches_writes_what_was_read_then_emits_state(
     assert proc.stdin is not None
     proc.stdin.write(to_lines([schema(), event("u1", "vip"), event("u2", "vip"), state(1)]))
     proc.stdin.flush()
-    time.sleep(1.0)  # read, but the batch is not full: nothing written yet
+    # The first record makes the target check the credentials (one call); give
+    # it a moment to read the rest. The batch is not full: nothing written yet.
+    deadline = time.monotonic() + 20
+    while emu.admin.stats()["total"] < 1:
+        assert time.monotonic() < deadline, "the target never started"
+        time.sleep(0.02)
+    time.sleep(0.5)
     assert emu.admin.stats()["userPuts"] == {}
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
