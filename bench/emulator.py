@@ -38,6 +38,7 @@ class Emulator:
         rate_limit: int = 1_000_000,
         rate_window: float = 60.0,
         latency_ms: float = 0.0,
+        clock_offset: float = 0.0,
     ) -> None:
         self.users = users
         self.args = [
@@ -56,6 +57,8 @@ class Emulator:
             str(rate_window),
             "--latency-ms",
             str(latency_ms),
+            "--clock-offset",
+            str(clock_offset),
         ]
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""

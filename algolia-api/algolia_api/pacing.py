@@ -11,15 +11,25 @@ requests evenly below the server's limit.
 :meth:`RateLimitPacer.stop` ends pacing for good: requests waiting for room
 raise :class:`PacingStopped` at once, and so does every later one, so a run
 that is stopping (a signal) never starts another request.
+
+``x-ratelimit-reset`` is read on the server's clock (:mod:`.server_clock`), so
+a host clock minutes ahead of or behind Algolia's neither stalls nor slows
+pacing. And pacing always makes progress: it never waits for a reset more
+than one window plus a margin away, and when it knows of no reset and no
+answer is on its way it lets one request through to ask the server. A wait
+long enough to notice is logged with its reason.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import typing as t
 from dataclasses import dataclass
+
+from algolia_api.server_clock import ServerClock
 
 if t.TYPE_CHECKING:
     import requests
@@ -37,6 +47,17 @@ class PacerStats:
     waited_seconds: float = 0.0
 
 
+#: Algolia's rate-limit window, in seconds.
+WINDOW_SECONDS = 60.0
+#: The longest a reset is believed to be ahead; a later one is a clock or
+#: server fault, and a request is let through when this much time has passed.
+LONGEST_WAIT = WINDOW_SECONDS + 5.0
+#: Waits at least this long are logged, with their reason.
+LOGGED_WAIT = 5.0
+#: How often to look again while answers that will report the window are on their way.
+POLL_SECONDS = 0.05
+
+
 class RateLimitPacer:
     """Thread-safe gate in front of every request to one Algolia application."""
 
@@ -45,8 +66,11 @@ class RateLimitPacer:
         max_requests_per_minute: float | None = None,
         *,
         clock: t.Callable[[], float] = time.time,
+        logger: logging.Logger | None = None,
     ) -> None:
         self._clock = clock
+        self._logger = logger or logging.getLogger(__name__)
+        self.server_clock = ServerClock()
         self._cond = threading.Condition()
         self._interval = 60.0 / max_requests_per_minute if max_requests_per_minute else 0.0
         self._next_slot = 0.0
@@ -55,13 +79,15 @@ class RateLimitPacer:
         # State of the server's current window, as last reported.
         self._limit: int | None = None
         self._remaining: int | None = None
-        self._reset: float | None = None
+        self._window: float | None = None  # its x-ratelimit-reset, on the server's clock
+        self._reset: float | None = None  # the same moment on the local clock
         self._sent_in_window = 0
         self._stopped = False
         self.stats = PacerStats()
 
     def _roll_window(self, now: float) -> None:
         if self._reset is not None and now >= self._reset:
+            self._window = None
             self._reset = None
             self._remaining = None
             self._sent_in_window = 0  # requests still in flight count against the old window
@@ -81,11 +107,27 @@ class RateLimitPacer:
         wait = 0.0
         if self._limit is not None and self._used() >= self._limit:
             # No room until the window resets. With the reset unknown (a new
-            # window, no answer yet) wait for an in-flight answer to report it.
-            wait = self._reset - now if self._reset is not None else 0.05
+            # window, no answer yet) wait for an in-flight answer to report
+            # it; with none in flight, nothing would ever report it: send one
+            # request and let the server say (a 429 carries its own delay).
+            if self._reset is not None:
+                wait = self._reset - now
+            elif self._in_flight:
+                wait = POLL_SECONDS
         if self._interval:
             wait = max(wait, self._next_slot - now)
         return wait
+
+    def _log_wait(self, wait: float) -> None:
+        if self._reset is not None and self._limit is not None and self._used() >= self._limit:
+            self._logger.info(
+                "Pacing: the %d calls of Algolia's rate-limit window are used up; "
+                "waiting %.0f s for the window to reset",
+                self._limit,
+                wait,
+            )
+        else:
+            self._logger.info("Pacing: waiting %.0f s to stay within max_requests_per_minute", wait)
 
     def acquire(self) -> int:
         """Block until a request may be sent; return a ticket for :meth:`release`."""
@@ -99,6 +141,8 @@ class RateLimitPacer:
                 wait = self._wait_needed(now)
                 if wait <= 0:
                     break
+                if not waited and wait >= LOGGED_WAIT:
+                    self._log_wait(wait)
                 wait = min(wait, 1.0)
                 waited += wait
                 self._cond.wait(timeout=wait)
@@ -117,6 +161,7 @@ class RateLimitPacer:
         with self._cond:
             self._in_flight.discard(ticket)
             if response is not None:
+                self.server_clock.observe(response.headers, self._clock())
                 self._observe(response.headers)
             self._cond.notify_all()
 
@@ -124,20 +169,25 @@ class RateLimitPacer:
         try:
             limit = int(headers["x-ratelimit-limit"])
             remaining = int(headers["x-ratelimit-remaining"])
-            reset = float(headers["x-ratelimit-reset"])
+            window = float(headers["x-ratelimit-reset"])
         except (KeyError, ValueError):
             return
         self._limit = limit
-        if reset <= self._clock():
+        now = self._clock()
+        # The reset is a moment on the server's clock: read it on ours.
+        reset = self.server_clock.to_local(window)
+        if reset <= now:
             return  # that window is already over
-        if self._reset is not None and reset < self._reset:
+        if self._window is not None and window < self._window:
             return  # a late answer from an earlier window
-        if self._reset is None or reset > self._reset:
+        if self._window is None or window > self._window:
             # First answer from a new window: adopt it. The server's count now
             # rules; requests sent in the old window must not be charged to
             # this one (reset is whole seconds, so the server's window often
             # rolls before the reset we were told, without _roll_window).
-            self._reset = reset
+            # A reset further away than a window can last is not believed.
+            self._window = window
+            self._reset = min(reset, now + LONGEST_WAIT)
             self._remaining = remaining
             self._sent_in_window = 0
             return

@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -47,6 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, on the emulated server's clock (``clock_offset``)."""
+        if timestamp is None:
+            timestamp = time.time() + self.server.emulator.settings.clock_offset
+        return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -58,6 +59,19 @@ def test_clock_offset_shows_in_rate_limit_reset(emulator_factory: Any, make_clie
     server: EmulatorServer = emulator_factory(users=3, clock_offset=-600, rate_window=60)
     reset = int(make_client(server).get("/2/users").headers["x-ratelimit-reset"])
     assert time.time() - 600 < reset <= time.time() - 600 + 61
+
+
+@pytest.mark.parametrize("offset", [-600, 0, 600])
+def test_clock_offset_shows_in_the_date_header(
+    offset: int, emulator_factory: Any, make_client: Any
+) -> None:
+    # A skewed server's HTTP Date is on its own clock, like everything it stamps.
+    server: EmulatorServer = emulator_factory(users=1, clock_offset=offset)
+    before = time.time()
+    answer = make_client(server).get("/2/users")
+    after = time.time()
+    served = parsedate_to_datetime(answer.headers["Date"]).timestamp()
+    assert int(before) + offset <= served <= after + offset
 
 
 def test_injected_status_for_next_matching_calls(emulator: EmulatorServer, client: Any) -> None:
