@@ -65,13 +65,22 @@ def canonical_timestamp(value: str) -> str:
     time-zone objects: a UTC spelling is reassembled from its own digits, and
     only a non-zero offset costs one ``timedelta``.
     """
-    # Most Algolia timestamps are already canonical; skip the parse for them.
+    # Most Algolia timestamps are already canonical: check their fields with
+    # the C parser (month 13 or second 99 is refused) instead of the regex.
     if (
         len(value) == CANONICAL_LENGTH
         and value[-1] == "Z"
         and value[19] == "."
         and value[10] == "T"
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and value[:4].isdigit()
     ):
+        try:
+            datetime.fromisoformat(value[:-1])
+        except ValueError:
+            msg = f"not an RFC 3339 timestamp: {value!r}"
+            raise ValueError(msg) from None
         return value
     return _rewrite(value)
 

@@ -99,7 +99,19 @@ def test_canonical_timestamp_agrees_with_the_reference_parse(
     assert canonical_timestamp(text) == format_canonical(parse_timestamp(text))
 
 
-@pytest.mark.parametrize("bad", ["2026-02-30T10:00:00Z", "2026-11-02T24:00:00+01:00", "x"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2026-02-30T10:00:00Z",
+        "2026-11-02T24:00:00+01:00",
+        "x",
+        # Already in the canonical spelling, so on the fast path: still checked.
+        "2026-13-45T99:99:99.000000Z",
+        "2026-02-30T10:00:00.000000Z",
+        "2026-11-02T10:00:60.000000Z",
+        "2026-11-02T1a:00:00.000000Z",
+    ],
+)
 def test_canonical_timestamp_refuses_what_parse_refuses(bad: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         canonical_timestamp(bad)

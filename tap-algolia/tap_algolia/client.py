@@ -39,7 +39,9 @@ _EXPLAINED = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS
 class Page(msgspec.Struct):
     """One page of a list endpoint, decoded once with msgspec."""
 
-    users: list[dict[str, t.Any]]
+    #: Each profile as sent: profiles.build_record checks them one by one, so
+    #: one odd profile is skipped instead of failing the whole page.
+    users: list[t.Any]
     nextPageToken: str | None = None
 
 

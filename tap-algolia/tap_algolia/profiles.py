@@ -5,15 +5,26 @@ A record can carry two forms of the same profile: the API form (``userID``,
 ``algolia_*`` profile fields of the product's "Import User Data" fields table.
 Which of them are built is decided once per sync from the catalog selection
 (:class:`RecordShape`), so a deselected form costs nothing per record.
+
+Rule: every record built is valid against the stream's schema, whatever the
+API answered. A value that can be read without guessing (a score sent as the
+string ``"5"``) is read, and counted in ``notes``; a profile whose emitted
+fields cannot carry what the API sent (a ``lastUpdatedAt`` of ``"yesterday"``,
+``segments`` that are not a list of ``{id, source}``) raises
+:class:`UnrepresentableProfile`, and the stream skips, counts and names it.
+Only the fields a record carries are checked: odd affinities do not cost a
+profile whose affinity fields are deselected.
 """
 
 from __future__ import annotations
 
+import math
 import typing as t
 
 from algolia_api.timestamps import canonical_timestamp
 
 if t.TYPE_CHECKING:
+    from collections import Counter
     from collections.abc import Callable
 
 Record = dict[str, t.Any]
@@ -75,45 +86,159 @@ class RecordShape:
         return cls(f for f in API_FIELDS + PROFILE_FIELDS if is_selected(f))
 
 
-def _best_scores(affinities: list[dict[str, t.Any]]) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
-    """Highest score per affinity name and per affinity value, in first-seen order."""
+class UnrepresentableProfile(ValueError):
+    """A profile the stream's schema cannot carry; ``str()`` says why."""
+
+
+#: What ``notes`` counts when a value is read rather than taken as sent.
+SCORE_FROM_STRING = "affinity score sent as a numeric string"
+
+
+def _timestamp(value: t.Any, what: str) -> str:
+    if not isinstance(value, str):
+        kind = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        msg = f"{what} is {kind}"
+        raise UnrepresentableProfile(msg)
+    try:
+        return canonical_timestamp(value)
+    except ValueError:
+        msg = f"{what} {value!r} is not an RFC 3339 date-time"
+        raise UnrepresentableProfile(msg) from None
+
+
+def _text(value: t.Any, what: str) -> None:
+    """A field the schema declares a string or null."""
+    if value is not None and not isinstance(value, str):
+        msg = f"{what} is a {type(value).__name__}, not a string"
+        raise UnrepresentableProfile(msg)
+
+
+def _score(value: t.Any, notes: Counter[str] | None) -> float | int | None:
+    kind = type(value)
+    if kind is int or kind is float or value is None:  # bool is not a score
+        return t.cast("float | int | None", value)
+    if kind is str:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number):
+            if notes is not None:
+                notes[SCORE_FROM_STRING] += 1
+            return number
+    msg = f"affinity score {value!r} is not a number"
+    raise UnrepresentableProfile(msg)
+
+
+def _checked_list(user: dict[str, t.Any], key: str) -> list[t.Any]:
+    value = user.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        msg = f"{key} is a {type(value).__name__}, not a list"
+        raise UnrepresentableProfile(msg)
+    return value
+
+
+def _check_affinities(
+    affinities: list[t.Any], *, canonical_stamps: bool, notes: Counter[str] | None
+) -> None:
+    """Check each affinity against the schema; read scores, canonicalise stamps in place."""
+    for affinity in affinities:
+        if not isinstance(affinity, dict):
+            msg = f"an affinity is a {type(affinity).__name__}, not an object"
+            raise UnrepresentableProfile(msg)
+        _text(affinity.get("name"), "affinity name")
+        _text(affinity.get("value"), "affinity value")
+        score = affinity.get("score")
+        if type(score) is not int and type(score) is not float and score is not None:
+            affinity["score"] = _score(score, notes)
+        indices = affinity.get("indices")
+        if indices is not None and not (
+            isinstance(indices, list) and all(isinstance(index, str) for index in indices)
+        ):
+            msg = "affinity indices are not a list of strings"
+            raise UnrepresentableProfile(msg)
+        if canonical_stamps:
+            stamp = affinity.get("lastUpdatedAt")
+            if stamp is not None:
+                affinity["lastUpdatedAt"] = _timestamp(stamp, "affinity lastUpdatedAt")
+
+
+def _check_segments(segments: list[t.Any]) -> None:
+    """Segments are ``{id, source}`` objects with non-empty strings (segments contract)."""
+    for segment in segments:
+        if not isinstance(segment, dict):
+            msg = f"a segment is a {type(segment).__name__}, not an {{id, source}} object"
+            raise UnrepresentableProfile(msg)
+        for key in ("id", "source"):
+            value = segment.get(key)
+            if not isinstance(value, str) or not value:
+                msg = f"a segment's {key} is {value!r}, not a non-empty string"
+                raise UnrepresentableProfile(msg)
+
+
+def _best_scores(
+    affinities: list[dict[str, t.Any]],
+) -> tuple[dict[str, None], dict[str, t.Any], dict[str, None], dict[str, t.Any]]:
+    """Affinity names and values in first-seen order, and the highest score of each.
+
+    A name or value seen only without a score is listed but has no score.
+    """
+    names: dict[str, None] = {}
+    values: dict[str, None] = {}
     by_name: dict[str, t.Any] = {}
     by_value: dict[str, t.Any] = {}
     for affinity in affinities:
         score = affinity.get("score")
         name = affinity.get("name")
         if name is not None:
-            best = by_name.get(name)
-            if best is None or (score is not None and score > best):
-                by_name[name] = score
+            names[name] = None
+            if score is not None:
+                best = by_name.get(name)
+                if best is None or score > best:
+                    by_name[name] = score
         value = affinity.get("value")
         if value is not None:
-            best = by_value.get(value)
-            if best is None or (score is not None and score > best):
-                by_value[value] = score
-    return by_name, by_value
+            values[value] = None
+            if score is not None:
+                best = by_value.get(value)
+                if best is None or score > best:
+                    by_value[value] = score
+    return names, by_name, values, by_value
 
 
-def build_record(user: dict[str, t.Any], shape: RecordShape) -> Record:
+def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = None) -> Record:
     """One record for one profile as the API returned it.
 
-    The affinity and segment objects of ``user`` are reused, not copied; the
-    affinities' ``lastUpdatedAt`` are rewritten in place to the canonical form.
+    Raises :class:`UnrepresentableProfile` when a field the record carries
+    cannot hold what the API sent. The affinity and segment objects of
+    ``user`` are reused, not copied; the affinities' ``lastUpdatedAt`` and
+    scores read from strings are rewritten in place.
     """
-    raw_updated = user.get("lastUpdatedAt")
-    updated = canonical_timestamp(raw_updated) if raw_updated is not None else None
+    if not isinstance(user, dict):
+        msg = f"the profile is a {type(user).__name__}, not an object"
+        raise UnrepresentableProfile(msg)
     user_id = user.get("userID")
+    if not isinstance(user_id, str) or not user_id:
+        msg = f"userID is {user_id!r}, not a non-empty string"
+        raise UnrepresentableProfile(msg)
+    updated = _timestamp(user.get("lastUpdatedAt"), "lastUpdatedAt")
     record: Record = {"userID": user_id, "lastUpdatedAt": updated}
-    affinities: list[dict[str, t.Any]] = user.get("affinities") or []
-    segments: list[dict[str, t.Any]] = user.get("segments") or []
+    if shape.api_type or shape.profile_type:
+        _text(user.get("type"), "type")
+    affinities: list[dict[str, t.Any]] = []
+    if shape.api_affinities or shape.profile_affinities:
+        affinities = _checked_list(user, "affinities")
+        _check_affinities(affinities, canonical_stamps=shape.api_affinities, notes=notes)
+    segments: list[dict[str, t.Any]] = []
+    if shape.api_segments or shape.profile_segment_ids or shape.profile_segment_sources:
+        segments = _checked_list(user, "segments")
+        _check_segments(segments)
 
     if shape.api_type:
         record["type"] = user.get("type")
     if shape.api_affinities:
-        for affinity in affinities:
-            stamp = affinity.get("lastUpdatedAt")
-            if stamp is not None:
-                affinity["lastUpdatedAt"] = canonical_timestamp(stamp)
         record["affinities"] = affinities
     if shape.api_segments:
         record["segments"] = segments
@@ -123,12 +248,12 @@ def build_record(user: dict[str, t.Any], shape: RecordShape) -> Record:
     if shape.profile_type:
         record["algolia_user_type"] = user.get("type")
     if shape.profile_affinities:
-        by_name, by_value = _best_scores(affinities)
+        names, by_name, values, by_value = _best_scores(affinities)
         fields = shape.fields
         if "algolia_affinities_name" in fields:
-            record["algolia_affinities_name"] = list(by_name)
+            record["algolia_affinities_name"] = list(names)
         if "algolia_affinities_value" in fields:
-            record["algolia_affinities_value"] = list(by_value)
+            record["algolia_affinities_value"] = list(values)
         if "algolia_affinities_name_score" in fields:
             record["algolia_affinities_name_score"] = by_name
         if "algolia_affinities_value_score" in fields:

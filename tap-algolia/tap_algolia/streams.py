@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -13,7 +14,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
 from tap_algolia.client import AlgoliaStream
-from tap_algolia.profiles import RecordShape, build_record
+from tap_algolia.profiles import RecordShape, UnrepresentableProfile, build_record
 from tap_algolia.window import SyncWindow, plan_window
 from tap_algolia.writer import BufferedMsgSpecWriter
 
@@ -104,6 +105,27 @@ USER_SCHEMA = th.PropertiesList(
         description="When the profile last changed (same value as lastUpdatedAt).",
     ),
 ).to_dict()
+
+
+#: The end-of-run summary names at most this many skipped profiles.
+SUMMARY_NAMES = 20
+
+
+def _user_id_of(user: t.Any) -> str:
+    user_id = user.get("userID") if isinstance(user, dict) else None
+    return repr(user_id) if isinstance(user_id, str) else "<missing>"
+
+
+def sync_summary(emitted: int, skipped: list[tuple[str, str]], notes: Counter[str]) -> str:
+    """One line: records emitted, profiles skipped (named, with reasons), values read."""
+    line = f"Sync summary: {emitted} records emitted, {len(skipped)} profiles skipped"
+    if skipped:
+        named = "; ".join(f"{uid}: {reason}" for uid, reason in skipped[:SUMMARY_NAMES])
+        more = len(skipped) - SUMMARY_NAMES
+        line += f" ({named}{f'; and {more} more' if more > 0 else ''})"
+    if notes:
+        line += ", values read: " + ", ".join(f"{what}: {n}" for what, n in notes.items())
+    return line
 
 
 class UsersStream(AlgoliaStream):
@@ -282,12 +304,21 @@ class UsersStream(AlgoliaStream):
         )
         shape = self._record_shape()
         not_before = window.not_before
+        notes: Counter[str] = Counter()
+        skipped: list[tuple[str, str]] = []
+        emitted = 0
         for user in self.request_records(context):
-            record = build_record(user, shape)
-            if not_before is not None:
-                updated = record["lastUpdatedAt"]
-                if updated is not None and updated < not_before:
-                    continue
+            try:
+                record = build_record(user, shape, notes)
+            except UnrepresentableProfile as exc:
+                user_id = _user_id_of(user)
+                skipped.append((user_id, str(exc)))
+                self.logger.warning("Skipped profile userID=%s: %s", user_id, exc)
+                continue
+            if not_before is not None and record["lastUpdatedAt"] < not_before:
+                continue
+            emitted += 1
             yield record
         # Every page of the window has been read: only now may the bookmark move.
         self._keep_bookmark(context, window)
+        self.logger.info("%s", sync_summary(emitted, skipped, notes))

@@ -6,10 +6,16 @@ import copy
 import typing as t
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_algolia.profiles import API_FIELDS, PROFILE_FIELDS, RecordShape, build_record
+from tap_algolia.profiles import (
+    API_FIELDS,
+    PROFILE_FIELDS,
+    RecordShape,
+    UnrepresentableProfile,
+    build_record,
+)
 
 USER: dict[str, t.Any] = {
     "userID": "user-42",
@@ -174,3 +180,75 @@ def test_string_order_of_emitted_timestamps_is_time_order(
         pairs.append((moment, build_record(user, RecordShape.everything())["lastUpdatedAt"]))
     by_time = [s for _, s in sorted(pairs, key=lambda p: p[0])]
     assert sorted(s for _, s in pairs) == by_time
+
+
+# Any answer: a valid record or a named reason, never a crash -------------------------
+
+_JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        ["", "5", "1e3", "nope", "2026-11-02T10:00:00Z", "2026-13-45T99:99:99.000000Z"]
+    ),
+    st.text(max_size=8),
+)
+_JSON = st.recursive(
+    _JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _mostly(good: st.SearchStrategy[t.Any]) -> st.SearchStrategy[t.Any]:
+    """Usually a good value, sometimes anything: most profiles are then emitted."""
+    return st.one_of(good, good, good, _JSON)
+
+
+_AFFINITY = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _mostly(st.text(max_size=5)),
+        "value": _mostly(st.text(max_size=5)),
+        "score": st.one_of(st.integers(0, 100), st.floats(0, 100), _JSON),
+        "indices": _mostly(st.lists(st.text(max_size=5), max_size=2)),
+        "lastUpdatedAt": _mostly(st.just("2026-11-02T10:00:00.5+01:00")),
+    },
+)
+_SEGMENT = _mostly(
+    st.fixed_dictionaries({"id": st.text(max_size=5), "source": st.text(max_size=5)})
+)
+_PROFILE = st.fixed_dictionaries(
+    {
+        "userID": _mostly(st.text(min_size=1, max_size=8)),
+        "lastUpdatedAt": _mostly(st.just("2026-11-02T10:00:00.000000Z")),
+    },
+    optional={
+        "type": st.one_of(st.sampled_from(["basic", "advanced"]), _JSON),
+        "affinities": _mostly(st.lists(_AFFINITY, max_size=3)),
+        "segments": _mostly(st.lists(_SEGMENT, max_size=3)),
+    },
+)
+
+
+@settings(max_examples=300)
+@given(_PROFILE, st.sets(st.sampled_from(API_FIELDS + PROFILE_FIELDS)))
+def test_any_profile_is_a_valid_record_or_a_named_skip(
+    profile: dict[str, t.Any], selected: set[str]
+) -> None:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from tap_algolia.streams import USER_SCHEMA
+
+    shape = RecordShape({"userID", "lastUpdatedAt", *selected})
+    try:
+        record = build_record(copy.deepcopy(profile), shape)
+    except UnrepresentableProfile as exc:
+        reason = str(exc)
+        assert reason, "a skip must say why"
+        return
+    validator = Draft202012Validator(USER_SCHEMA, format_checker=FormatChecker())
+    assert [e.message for e in validator.iter_errors(record)] == []

@@ -1,0 +1,134 @@
+"""Odd API answers never crash the tap, and every record it emits fits its schema.
+
+Each case serves one odd profile between two good ones (over real HTTP, from
+the emulator) and runs the tap's CLI. A value that can be read safely is read
+and counted; a profile that cannot be represented is skipped, and named with
+its userID and the reason in one warning line and in the end-of-run summary.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+import pytest
+import reliability_kit as kit
+import tap_kit
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from algolia_emulator import EmulatorServer
+
+
+@dataclass(frozen=True)
+class Odd:
+    name: str
+    changes: dict[str, t.Any]  # applied to a good profile with userID "odd"
+    reason: str  # in the skip line; "" when the profile must be read, not skipped
+
+
+def _affinity(**changes: t.Any) -> list[dict[str, t.Any]]:
+    return [{**tap_kit.good_profile("x")["affinities"][0], **changes}]
+
+
+SKIPPED = [
+    Odd("lastUpdatedAt is a word", {"lastUpdatedAt": "yesterday"}, "lastUpdatedAt 'yesterday'"),
+    Odd("lastUpdatedAt is a number", {"lastUpdatedAt": 1700000000}, "lastUpdatedAt is a int"),
+    Odd(
+        "lastUpdatedAt out of range, canonical spelling",
+        {"lastUpdatedAt": "2026-13-45T99:99:99.000000Z"},
+        "is not an RFC 3339 date-time",
+    ),
+    Odd("lastUpdatedAt missing", {"lastUpdatedAt": None}, "lastUpdatedAt is missing"),
+    Odd("userID missing", {"userID": None}, "userID is None"),
+    Odd("userID a number", {"userID": 42}, "userID is 42"),
+    Odd(
+        "affinity lastUpdatedAt is a word",
+        {"affinities": _affinity(lastUpdatedAt="nope")},
+        "affinity lastUpdatedAt 'nope'",
+    ),
+    Odd("affinities an object", {"affinities": {"brand": "Nike"}}, "affinities is a dict"),
+    Odd(
+        "affinity name a list", {"affinities": _affinity(name=["brand"])}, "affinity name is a list"
+    ),
+    Odd("affinity score a word", {"affinities": _affinity(score="high")}, "score 'high'"),
+    Odd("affinity score a boolean", {"affinities": _affinity(score=True)}, "score True"),
+    Odd("affinity a string", {"affinities": ["brand:Nike"]}, "an affinity is a str"),
+    Odd("segments a string", {"segments": "vip"}, "segments is a str"),
+    Odd("segments a list of strings", {"segments": ["vip"]}, "a segment is a str"),
+    Odd("segment without a source", {"segments": [{"id": "vip"}]}, "segment's source is None"),
+    Odd("type a number", {"type": 3}, "type is a int"),
+]
+
+
+def _serve(server: EmulatorServer, odd: dict[str, t.Any]) -> None:
+    server.admin.upsert_user(tap_kit.good_profile("a-good"))
+    server.admin.upsert_user(tap_kit.good_profile("z-good"))
+    tap_kit.serve_as_is(server, "odd", odd)
+
+
+def _odd_profile(changes: dict[str, t.Any]) -> dict[str, t.Any]:
+    profile = {**tap_kit.good_profile("odd"), **changes}
+    return {key: value for key, value in profile.items() if value is not None}
+
+
+@pytest.mark.parametrize("case", SKIPPED, ids=[c.name for c in SKIPPED])
+def test_an_unrepresentable_profile_is_skipped_named_and_counted(
+    case: Odd, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    _serve(emu, _odd_profile(case.changes))
+    run = kit.run_tap(kit.tap_config(emu), tmp_path)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert tap_kit.assert_records_match_schema(run.messages) == 2
+    ids = [m["record"]["userID"] for m in run.messages if m["type"] == "RECORD"]
+    assert ids == ["a-good", "z-good"]
+    named = "'odd'" if isinstance(case.changes.get("userID", "odd"), str) else "<missing>"
+    skips = tap_kit.log_lines(run.stderr, "Skipped profile")
+    assert len(skips) == 1, skips
+    assert f"userID={named}" in skips[0]
+    assert case.reason in skips[0], skips[0]
+    summary = tap_kit.log_lines(run.stderr, "Sync summary")
+    assert len(summary) == 1, summary
+    assert "2 records emitted, 1 profiles skipped" in summary[0]
+    assert f"{named}: " in summary[0]
+    assert case.reason in summary[0]
+    assert kit.tap_bookmarks(run), "a skipped profile must not stop the bookmark"
+
+
+def test_a_numeric_string_score_is_read_and_counted(emu: EmulatorServer, tmp_path: Path) -> None:
+    _serve(emu, _odd_profile({"affinities": _affinity(score="5", name="color", value="red")}))
+    run = kit.run_tap(kit.tap_config(emu), tmp_path)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert tap_kit.assert_records_match_schema(run.messages) == 3
+    odd = next(m["record"] for m in run.messages if m.get("record", {}).get("userID") == "odd")
+    assert odd["affinities"][0]["score"] == 5
+    assert odd["algolia_affinities_name_score"] == {"color": 5}
+    assert odd["algolia_affinities_value_score"] == {"red": 5}
+    summary = tap_kit.log_lines(run.stderr, "Sync summary")
+    assert "3 records emitted, 0 profiles skipped" in summary[0]
+    assert "affinity score sent as a numeric string: 1" in summary[0]
+
+
+def test_a_profile_that_is_not_an_object_is_skipped(emu: EmulatorServer, tmp_path: Path) -> None:
+    _serve(emu, ["not", "a", "profile"])
+    run = kit.run_tap(kit.tap_config(emu), tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert tap_kit.assert_records_match_schema(run.messages) == 2
+    assert "the profile is a list, not an object" in tap_kit.log_lines(run.stderr, "Skipped")[0]
+
+
+def test_odd_values_in_deselected_fields_cost_nothing(emu: EmulatorServer, tmp_path: Path) -> None:
+    # Only the keys and the segment IDs are selected: odd affinities are not emitted.
+    _serve(emu, _odd_profile({"affinities": {"brand": "Nike"}}))
+    config = kit.tap_config(emu)
+    catalog = tap_kit.write_catalog(
+        config, tmp_path, keep=lambda name: name == "algolia_segment_ids"
+    )
+    run = kit.run_tap(config, tmp_path, "--catalog", str(catalog))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert tap_kit.assert_records_match_schema(run.messages) == 3
+    assert not tap_kit.log_lines(run.stderr, "Skipped")
