@@ -12,6 +12,7 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from tap_algolia.client import AlgoliaStream
 from tap_algolia.profiles import RecordShape, UnrepresentableProfile, build_record
@@ -157,10 +158,22 @@ class UsersStream(AlgoliaStream):
         return datetime.now(timezone.utc)
 
     def _bookmark(self, context: Context | None) -> str | None:
+        """The stored bookmark to continue from; None for a full read.
+
+        A catalog that sets ``replication-method: FULL_TABLE`` asks for every
+        profile on every sync: the stored bookmark is then ignored (and
+        replaced at the end, so switching back to INCREMENTAL continues from
+        the last full read).
+        """
         state = self.get_context_state(context)
         if state.get("replication_key") != self.replication_key:
             return None
         value = state.get("replication_key_value")
+        if value and self.replication_method == REPLICATION_FULL_TABLE:
+            self.logger.info(
+                "FULL_TABLE replication: reading every profile, ignoring the bookmark %s", value
+            )
+            return None
         return str(value) if value else None
 
     def compare_start_date(self, value: str, start_date_value: str) -> str:  # noqa: ARG002
