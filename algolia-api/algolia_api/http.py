@@ -8,8 +8,9 @@ client cannot drift apart.
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import requests
@@ -26,17 +27,30 @@ CONTRACT_VERSION = "0.1.0"
 
 @dataclass
 class CallStats:
-    """Counts of what was sent to Algolia, shared by every thread of a run."""
+    """Counts of what was sent to Algolia, shared by every thread of a run.
+
+    ``busiest_minute`` is the most calls that finished within any 60 seconds
+    so far: a real count to hold against a per-minute budget (for a run shorter
+    than a minute, all its calls), never a short run's rate extrapolated.
+    """
 
     calls: int = 0
     rate_limited: int = 0
     failed_connections: int = 0
+    busiest_minute: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
+    clock: t.Callable[[], float] = field(default=time.monotonic, repr=False)
+    _last_minute: deque[float] = field(default_factory=deque, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, response: requests.Response | None) -> None:
         with self._lock:
             self.calls += 1
+            now = self.clock()
+            self._last_minute.append(now)
+            while self._last_minute[0] <= now - 60.0:
+                self._last_minute.popleft()
+            self.busiest_minute = max(self.busiest_minute, len(self._last_minute))
             if response is None:
                 self.failed_connections += 1
                 return

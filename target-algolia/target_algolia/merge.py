@@ -16,6 +16,7 @@ after a crash converges.
 from __future__ import annotations
 
 import enum
+import re
 import typing as t
 from dataclasses import dataclass, field
 
@@ -181,24 +182,40 @@ def diff_segments(before: t.Sequence[Segment], after: t.Sequence[Segment], sourc
     )
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: t.Any) -> t.Any:
+    """The one rule for text a record names a segment or an event with.
+
+    Surrounding whitespace is dropped (``" vip "`` is ``vip``, ``"   "`` is
+    empty and so rejected); control characters such as NUL are never trimmed
+    away, and make a value invalid (:func:`segment_id_problem`, :func:`parse_event`).
+    Anything but a string is returned as is, for the checks to refuse.
+    """
+    return value.strip(" \t\r\n\f\v\u00a0") if isinstance(value, str) else value
+
+
 def segment_id_problem(value: t.Any) -> str | None:
-    """Say why ``value`` cannot be a segment id, or return None if it can."""
+    """Say why ``value`` (after :func:`clean_text`) cannot be a segment id, or None if it can."""
     if value is None:
         return "missing segment"
     if not isinstance(value, str):
         return f"segment is not a string (got {type(value).__name__})"
     if not value:
         return "empty segment"
+    if _CONTROL_CHARACTER.search(value):
+        return "segment contains a control character (such as NUL)"
     if len(value) > MAX_SEGMENT_ID_LENGTH:
         return f"segment is {len(value)} characters long; the limit is {MAX_SEGMENT_ID_LENGTH}"
     return None
 
 
 def parse_event(value: t.Any) -> EventKind | None:
-    """``enter`` or ``exit``, case-insensitive and ignoring surrounding spaces; else None."""
+    """``enter`` or ``exit``, case-insensitive, after :func:`clean_text`; else None."""
     if not isinstance(value, str):
         return None
     try:
-        return EventKind(value.strip().lower())
+        return EventKind(clean_text(value).lower())
     except ValueError:
         return None

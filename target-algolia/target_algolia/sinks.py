@@ -11,6 +11,7 @@ from algolia_api import user_id_problem
 from target_algolia.merge import (
     Change,
     Trigger,
+    clean_text,
     event_operation,
     parse_event,
     segment_id_problem,
@@ -103,7 +104,7 @@ class AlgoliaSegmentsSink(BatchSink):
     def _operation(self, record: dict[str, t.Any]) -> Change | None:
         """The change a record asks for; None if trigger_events ignores it."""
         snapshot = record.get("segments")
-        segment = record.get("segment")
+        segment = clean_text(record.get("segment"))
         event = record.get("event")
         if snapshot is not None and (segment is not None or event is not None):
             raise _Rejected(
@@ -114,6 +115,7 @@ class AlgoliaSegmentsSink(BatchSink):
                 raise _Rejected(
                     INVALID_SEGMENT, f"'segments' is a {type(snapshot).__name__}, not a list"
                 )
+            snapshot = [clean_text(slug) for slug in snapshot]
             for slug in snapshot:
                 problem = segment_id_problem(slug)
                 if problem:

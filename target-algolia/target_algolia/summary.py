@@ -47,7 +47,6 @@ class RunStats:
     def summary(self, client: AlgoliaClient | None, *, final: bool, dry_run: bool) -> str:
         """One log line; never carries configuration or credentials."""
         with self._lock:
-            minutes = max(time.monotonic() - self.started_at, 1e-9) / 60
             calls = client.stats.calls if client else 0
             parts = [
                 "Run summary" if final else "Progress",
@@ -63,7 +62,7 @@ class RunStats:
                 f"api_calls={calls}",
                 f"retries={client.retries if client else 0}",
                 f"rate_limited_429={client.stats.rate_limited if client else 0}",
-                f"calls_per_minute={calls / minutes:.1f}",
+                f"calls_per_minute={client.stats.busiest_minute if client else 0}",
             ]
         return " ".join(parts)
 
@@ -75,11 +74,33 @@ def _by_reason(counter: Counter[str]) -> str:
     return f"{sum(counter.values())}{{{inner}}}"
 
 
+class RejectsPathError(Exception):
+    """``rejects_path`` cannot be written; the message says what to fix."""
+
+
+def open_rejects_file(path: t.Any) -> RejectsFile | None:
+    """The ``rejects_path`` setting opened for appending (``~`` expanded), or None if unset.
+
+    Raises RejectsPathError, reported as one line, if it cannot be written.
+    """
+    if not path:
+        return None
+    try:
+        return RejectsFile(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        msg = (
+            f"Invalid configuration: rejects_path {str(path)!r} cannot be written ({reason}): "
+            "set it to a file path in a directory this user can write to"
+        )
+        raise RejectsPathError(msg) from None
+
+
 class RejectsFile:
     """JSON lines ``{"record", "reason", "stream"}``, flushed to disk per batch."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = self.path.open("a", encoding="utf-8")
         self._lock = threading.Lock()

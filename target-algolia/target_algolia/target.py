@@ -26,7 +26,13 @@ from target_algolia.batch_files import BatchFileError, batch_records
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.sinks import AlgoliaSegmentsSink
-from target_algolia.summary import PeriodicSummary, RejectsFile, RunStats
+from target_algolia.summary import (
+    PeriodicSummary,
+    RejectsFile,
+    RejectsPathError,
+    RunStats,
+    open_rejects_file,
+)
 from target_algolia.writer import SegmentWriter
 
 if t.TYPE_CHECKING:
@@ -103,8 +109,9 @@ TARGET_PROPERTIES = th.PropertiesList(
         th.StringType,
         title="Rejects file",
         description=(
-            "Optional JSON-lines file. Every record that was rejected, or whose "
-            "profile does not exist, is appended as {record, reason, stream}."
+            "Optional JSON-lines file (`~` is expanded). Every record that was "
+            "rejected, or whose profile does not exist, is appended as "
+            "{record, reason, stream}."
         ),
     ),
     th.Property(
@@ -173,7 +180,8 @@ class TargetAlgolia(Target):
         self.stats = RunStats()
         self._writer: SegmentWriter | None = None
         self._client: AlgoliaClient | None = None
-        self._rejects: RejectsFile | None = None
+        # Opened now: a path that cannot be written fails before any API call.
+        self._rejects: RejectsFile | None = open_rejects_file(self.config.get("rejects_path"))
         self._periodic: PeriodicSummary | None = None
         self._last_emitted_state: dict | None = None
 
@@ -200,8 +208,6 @@ class TargetAlgolia(Target):
             # Fails the run here, before any record is applied, on a wrong
             # key, ACL, app ID or region.
             client.check_credentials()
-            rejects_path = self.config.get("rejects_path")
-            self._rejects = RejectsFile(rejects_path) if rejects_path else None
             self._writer = SegmentWriter(
                 client,
                 source=self.config.get("segment_source", "meltano"),
@@ -304,6 +310,9 @@ class TargetAlgolia(Target):
         ) -> None:
             if isinstance(exc_value, RecordsWithoutSchemaException):
                 cls.logger.error("Stopped: %s No STATE is emitted past it.", str(exc_value)[:500])
+                return
+            if isinstance(exc_value, RejectsPathError):
+                cls.logger.error("%s", exc_value)
                 return
             if isinstance(exc_value, BatchFileError):
                 cls.logger.error("Stopped: %s. No STATE is emitted past it.", exc_value)

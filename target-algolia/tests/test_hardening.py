@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import signal
 import subprocess
 import time
@@ -303,3 +304,110 @@ def test_a_signal_during_a_long_retry_wait_exits_within_seconds(
     assert proc.returncode != 0
     assert out == ""
     assert elapsed < 8, f"took {elapsed:.1f} s to stop"
+
+
+# 9. Rejects path --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["a directory", "inside a file"])
+def test_an_unwritable_rejects_path_fails_in_one_line_before_any_call(
+    emu: EmulatorServer, tmp_path: Path, case: str
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    path = {"a directory": tmp_path, "inside a file": a_file / "rejects.jsonl"}[case]
+    put_user(emu, "u1", [])
+    messages = [schema(), event("u1", "vip"), state(1)]
+    result = run_cli(base_config(emu, rejects_path=str(path)), messages, tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1, errors or result.stderr[-2000:]
+    assert f"rejects_path {str(path)!r} cannot be written" in errors[0]
+    assert "set it to a file path" in errors[0]
+    assert result.stdout == ""
+    assert emu.admin.stats()["total"] == 0  # not even the credentials check
+
+
+def test_a_tilde_in_rejects_path_is_the_home_directory(emu: EmulatorServer, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    config_path = work / "config.json"
+    config_path.write_text(json.dumps(base_config(emu, rejects_path="~/rejects/out.jsonl")))
+    result = subprocess.run(
+        [CLI, "--config", str(config_path)],
+        input=to_lines([schema(), event("bad id", "vip"), state(1)]),
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env={**os.environ, "HOME": str(home)},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (home / "rejects" / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["record"]["algolia_user_id"] for line in lines] == ["bad id"]
+    assert not (work / "~").exists()
+
+
+# 12. Small things -------------------------------------------------------------
+
+
+def test_calls_per_minute_is_a_real_count_not_an_extrapolation(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    users = [f"u{i:02d}" for i in range(30)]
+    for uid in users:
+        put_user(emu, uid, [])
+    messages = [schema(), *[event(uid, "vip") for uid in users], state(1)]
+    result = run_cli(base_config(emu), messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result.stderr)
+    # 1 credentials check + 30 GETs + 30 PUTs, all well inside one minute: the
+    # busiest minute saw exactly those calls (the old extrapolation said thousands).
+    assert summary["api_calls"] == "61"
+    assert summary["calls_per_minute"] == "61"
+
+
+@pytest.mark.parametrize(
+    "segment", ["   ", "\t\n", "vip\x00", "\x00"], ids=["blank", "whitespace", "nul-in", "nul"]
+)
+def test_blank_or_nul_segments_are_rejected_like_such_event_values(
+    emu: EmulatorServer, tmp_path: Path, segment: str
+) -> None:
+    put_user(emu, "u1", [("vip", M)])
+    put_user(emu, "u2", [])
+    messages = [
+        schema(),
+        event("u1", segment, "enter"),
+        record({"algolia_user_id": "u1", "segments": [segment]}),
+        event("u1", "vip", "exit\x00"),
+        event("u1", "vip", "   "),
+        event("u2", "ok"),
+        state(1),
+    ]
+    result = run_cli(base_config(emu), messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result.stderr)
+    assert summary["rejected"] == "4{invalid_segment:2,unknown_event:2}", summary
+    assert segments_of(emu, "u1") == [("vip", M)]  # never written as is, nothing removed
+    assert segments_of(emu, "u2") == [("ok", M)]
+    assert emu.admin.stats()["userPuts"] == {"u2": 1}
+
+
+def test_segments_and_events_are_trimmed_alike(emu: EmulatorServer, tmp_path: Path) -> None:
+    put_user(emu, "u1", [("old", M)])
+    messages = [
+        schema(),
+        event("u1", "  vip ", " Enter "),
+        event("u1", "old\t", "exit"),
+        record({"algolia_user_id": "u2", "segments": [" a", "a "]}),
+        state(1),
+    ]
+    put_user(emu, "u2", [])
+    result = run_cli(base_config(emu), messages, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert segments_of(emu, "u1") == [("vip", M)]
+    assert segments_of(emu, "u2") == [("a", M)]
