@@ -35,6 +35,6 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy algolia-api/algolia_api algolia-emulator/algolia_emulator \
-    tap-algolia/tap_algolia target-algolia/target_algolia
+    tap-algolia/tap_algolia target-algolia/target_algolia build-support
 echo "==> pytest"
 .venv/bin/pytest "$@"

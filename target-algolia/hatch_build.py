@@ -1,0 +1,1 @@
+../build-support/vendor_algolia_api.py
