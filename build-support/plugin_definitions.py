@@ -149,18 +149,15 @@ def hub_text(plugin: str, about_json: dict[str, Any]) -> str:
 def meltano_yml_text(text: str, plugin: str, about_json: dict[str, Any]) -> str:
     """meltano.yml with the plugin's generated settings block replaced."""
     lines = text.splitlines(keepends=True)
-    head = next((i for i, x in enumerate(lines) if x.strip() == f"- name: {plugin}"), None)
-    begin = next(
-        (i for i, x in enumerate(lines) if head is not None and i > head and x.strip() == BEGIN),
-        None,
-    )
-    end = next(
-        (i for i, x in enumerate(lines) if begin is not None and i > begin and x.strip() == END),
-        None,
-    )
-    between = lines[head + 1 : begin] if head is not None and begin is not None else []
-    if end is None or any(x.strip().startswith("- name: ") for x in between):
-        raise SystemExit(f"meltano.yml: no `{BEGIN}` block under `- name: {plugin}`")
+    stripped = [line.strip() for line in lines]
+    missing = SystemExit(f"meltano.yml: no `{BEGIN}` block under `- name: {plugin}`")
+    if f"- name: {plugin}" not in stripped:
+        raise missing
+    head = stripped.index(f"- name: {plugin}")
+    begin = stripped.index(BEGIN, head) if BEGIN in stripped[head:] else -1
+    end = stripped.index(END, begin) if begin > 0 and END in stripped[begin:] else -1
+    if end < 0 or any(x.startswith("- name: ") for x in stripped[head + 1 : begin]):
+        raise missing
     indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
     body = dump({"settings": settings(about_json)}).splitlines(keepends=True)
     block = [lines[begin], *(indent + x if x.strip() else x for x in body), lines[end]]
