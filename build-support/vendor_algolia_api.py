@@ -75,9 +75,8 @@ class VendorAlgoliaAPIHook(BuildHookInterface):
         if self.target_name == "sdist":
             forced_sdist: dict[str, str] = build_data["force_include"]
             # The plugin's hatch_build.py is a symlink to this file: ship the file itself.
-            # And no repository .gitignore: the sdist lists its files explicitly.
             for src, dest in list(forced_sdist.items()):
-                if dest in ("hatch_build.py", ".gitignore"):
+                if dest == "hatch_build.py":
                     del forced_sdist[src]
             forced_sdist[str(Path(__file__).resolve())] = "hatch_build.py"
             if source.parent.name != SDIST_DIR:
