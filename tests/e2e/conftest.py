@@ -294,6 +294,7 @@ class Meltano:
     base_env: dict[str, str]
     logdir: Path
     runs: int = 0
+    cwd: Path = ROOT  # the Meltano project
 
     def __call__(
         self, *args: str, env: dict[str, str] | None = None, timeout: int = 600
@@ -302,14 +303,15 @@ class Meltano:
         full_env = {**self.base_env, **(env or {})}
         out = subprocess.run(
             [str(self.exe), *args],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=full_env,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
-        log = self.logdir / f"{self.runs:02d}-{'-'.join(a.strip('-') for a in args)[:60]}.log"
+        label = re.sub(r"[^\w.]+", "-", "-".join(a.strip("-") for a in args))[:60]
+        log = self.logdir / f"{self.runs:02d}-{label}.log"
         log.write_text(f"$ meltano {' '.join(args)}\n{out.stdout}\n--- stderr ---\n{out.stderr}")
         if out.returncode != 0:
             tail = "\n".join(out.stderr.splitlines()[-60:])
@@ -321,10 +323,15 @@ class Meltano:
         return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def clean_env() -> dict[str, str]:
+    """The caller's environment without variables that would change what Meltano sees."""
+    return {k: v for k, v in os.environ.items() if not _SCRUB.match(k)}
+
+
 @pytest.fixture
 def meltano(meltano_installed: Path, meltano_db: str, tmp_path: Path) -> Meltano:
     """`meltano ...` in the dev environment with this test's own state store."""
-    env = {k: v for k, v in os.environ.items() if not _SCRUB.match(k)}
+    env = clean_env()
     env.update(
         {
             "MELTANO_ENVIRONMENT": "dev",
@@ -337,3 +344,24 @@ def meltano(meltano_installed: Path, meltano_db: str, tmp_path: Path) -> Meltano
     logdir = tmp_path / "meltano-logs"
     logdir.mkdir()
     return Meltano(exe=meltano_installed, base_env=env, logdir=logdir)
+
+
+@pytest.fixture
+def new_meltano_project(meltano_installed: Path, tmp_path: Path) -> Meltano:
+    """`meltano init` in a temporary directory outside this repository, as a user starts.
+
+    Returns `meltano ...` run in that project with its own system database.
+    """
+    env = {
+        **clean_env(),
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    logdir = tmp_path / "meltano-logs"
+    logdir.mkdir()
+    outside = Meltano(exe=meltano_installed, base_env=env, logdir=logdir, cwd=tmp_path)
+    outside("init", "--no-usage-stats", "my-project")
+    project = tmp_path / "my-project"
+    assert (project / "meltano.yml").is_file()
+    assert not project.resolve().is_relative_to(ROOT)
+    return Meltano(exe=meltano_installed, base_env=env, logdir=logdir, cwd=project, runs=1)
