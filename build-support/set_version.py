@@ -3,7 +3,7 @@
 Rule: every distribution of this repository (singer-algolia-api,
 algolia-emulator, tap-algolia, target-algolia) carries the same version, and so do
 the two constants that repeat it at run time. tests/packaging/test_distributions.py
-fails if they differ. Usage (docs/release.md)::
+fails if the built distributions differ. Usage (docs/release.md)::
 
     .venv/bin/python build-support/set_version.py 0.2.0
 """
@@ -17,46 +17,47 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = ("algolia-api", "algolia-emulator", "tap-algolia", "target-algolia")
 
-# (file, pattern whose group "v" is the version)
-PLACES: list[tuple[Path, re.Pattern[str]]] = [
-    *(
-        (ROOT / d / "pyproject.toml", re.compile(r'^version = "(?P<v>[^"]+)"$', re.M))
-        for d in DISTRIBUTIONS
-    ),
-    (
-        ROOT / "algolia-api/algolia_api/http.py",
-        re.compile(r'^CONTRACT_VERSION = "(?P<v>[^"]+)"$', re.M),
-    ),
-    (
-        ROOT / "algolia-emulator/algolia_emulator/__init__.py",
-        re.compile(r'^__version__ = "(?P<v>[^"]+)"$', re.M),
-    ),
+
+def _line(name: str) -> re.Pattern[str]:
+    return re.compile(rf'^{name} = "(?P<v>[^"]+)"$', re.M)
+
+
+# (file relative to the repository, pattern whose group "v" is the version)
+PLACES: list[tuple[str, re.Pattern[str]]] = [
+    *((f"{d}/pyproject.toml", _line("version")) for d in DISTRIBUTIONS),
+    ("algolia-api/algolia_api/http.py", _line("CONTRACT_VERSION")),
+    ("algolia-emulator/algolia_emulator/__init__.py", _line("__version__")),
 ]
 VERSION = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
 
 
-def versions() -> dict[str, str]:
-    """Each place's current version (relative path -> version)."""
-    found: dict[str, str] = {}
-    for path, pattern in PLACES:
-        matches = list(pattern.finditer(path.read_text()))
+def set_version(new: str, root: Path = ROOT) -> dict[str, str]:
+    """Write ``new`` into every place; returns each place's previous version."""
+    if not VERSION.match(new):
+        raise ValueError(f"{new!r} is not X.Y.Z or X.Y.Z(a|b|rc)N")
+    texts: dict[str, tuple[str, re.Match[str]]] = {}
+    for place, pattern in PLACES:  # check all before writing any
+        text = (root / place).read_text()
+        matches = list(pattern.finditer(text))
         if len(matches) != 1:
-            raise SystemExit(f"{path.relative_to(ROOT)}: expected one version line")
-        found[path.relative_to(ROOT).as_posix()] = matches[0]["v"]
-    return found
+            raise ValueError(f"{place}: expected exactly one `{pattern.pattern}` line")
+        texts[place] = (text, matches[0])
+    for place, (text, match) in texts.items():
+        (root / place).write_text(text[: match.start("v")] + new + text[match.end("v") :])
+    return {place: match["v"] for place, (_, match) in texts.items()}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or not VERSION.match(argv[0]):
-        print("usage: set_version.py X.Y.Z (PEP 440 release or pre-release)", file=sys.stderr)
+    if len(argv) != 1:
+        print("usage: set_version.py X.Y.Z", file=sys.stderr)
         return 2
-    new = argv[0]
-    for path, pattern in PLACES:
-        text = path.read_text()
-        match = pattern.search(text)
-        assert match is not None
-        path.write_text(text[: match.start("v")] + new + text[match.end("v") :])
-    print("\n".join(f"{place}: {v}" for place, v in versions().items()))
+    try:
+        previous = set_version(argv[0])
+    except ValueError as exc:
+        print(f"set_version: {exc}", file=sys.stderr)
+        return 2
+    for place, old in previous.items():
+        print(f"{place}: {old} -> {argv[0]}")
     return 0
 
 

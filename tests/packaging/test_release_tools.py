@@ -1,0 +1,77 @@
+"""The release helpers in build-support/: the version setter and the import rewriter."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "build-support" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_set_version_changes_exactly_the_version_lines(tmp_path: Path) -> None:
+    tool = load("set_version")
+    for place, _ in tool.PLACES:
+        (tmp_path / place).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / place, tmp_path / place)
+
+    tool.set_version("9.8.7rc1", root=tmp_path)
+
+    assert len(tool.PLACES) == 6
+    for place, _ in tool.PLACES:
+        before = (ROOT / place).read_text().splitlines()
+        after = (tmp_path / place).read_text().splitlines()
+        changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+        assert len(changed) == 1, place
+        assert changed[0][1].endswith('= "9.8.7rc1"'), changed
+
+
+def test_set_version_refuses_bad_versions_and_writes_nothing(tmp_path: Path) -> None:
+    tool = load("set_version")
+    for place, _ in tool.PLACES:
+        (tmp_path / place).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / place, tmp_path / place)
+    with pytest.raises(ValueError, match=r"not X\.Y\.Z"):
+        tool.set_version("v1.2", root=tmp_path)
+    (tmp_path / "algolia-emulator/algolia_emulator/__init__.py").write_text("no version\n")
+    with pytest.raises(ValueError, match="__version__"):
+        tool.set_version("1.2.3", root=tmp_path)
+    assert (tmp_path / "tap-algolia/pyproject.toml").read_text() == (
+        ROOT / "tap-algolia/pyproject.toml"
+    ).read_text()
+
+
+def test_rewrite_imports_relocates_every_form_it_accepts() -> None:
+    hook = load("vendor_algolia_api")
+    source = (
+        "from algolia_api import A\n"
+        "from algolia_api.client import B\n"
+        "if TYPE_CHECKING:\n"
+        "    from algolia_api.http import C\n"
+        "import algolia_api\n"
+        "import algolia_apix\n"
+        '"""from algolia_api import D in a docstring line is not at line start."""\n'
+    )
+    assert hook.rewrite_imports(source, "pkg._vendor.algolia_api") == (
+        "from pkg._vendor.algolia_api import A\n"
+        "from pkg._vendor.algolia_api.client import B\n"
+        "if TYPE_CHECKING:\n"
+        "    from pkg._vendor.algolia_api.http import C\n"
+        "from pkg._vendor import algolia_api\n"
+        "import algolia_apix\n"
+        '"""from algolia_api import D in a docstring line is not at line start."""\n'
+    )
+    with pytest.raises(ValueError, match="write `from algolia_api import"):
+        hook.rewrite_imports("import algolia_api.client\n", "pkg._vendor.algolia_api")
