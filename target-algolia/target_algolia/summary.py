@@ -29,6 +29,8 @@ class RunStats:
         self.writes = 0
         self.would_write = 0
         self.unchanged = 0
+        self.users_in_several_batches = 0
+        self.repeat_reads = 0
         self.skipped: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
 
@@ -57,6 +59,8 @@ class RunStats:
                 (f"writes_planned={self.would_write} (dry run)" if dry_run else "")
                 or f"writes={self.writes}",
                 f"users_unchanged={self.unchanged}",
+                f"users_in_several_batches={self.users_in_several_batches}",
+                f"repeat_reads={self.repeat_reads}",
                 f"skipped={_by_reason(self.skipped)}",
                 f"rejected={_by_reason(self.rejected)}",
                 f"api_calls={calls}",

@@ -76,6 +76,10 @@ class SegmentWriter:
         self.rejects = rejects
         self._pending: dict[str, UserEntry] = {}
         self._pending_records = 0
+        # Hashes of every user of earlier batches (about 60 bytes a user), to
+        # count users that unsorted input spreads over several batches.
+        self._in_earlier_batch: set[int] = set()
+        self._in_several_batches: set[int] = set()
         self._abort = threading.Event()
         self.flushing = False
 
@@ -122,6 +126,7 @@ class SegmentWriter:
         """Write every pending user; raise if the run must stop (no STATE then)."""
         pending, self._pending = self._pending, {}
         self._pending_records = 0
+        self._count_users_seen_before(pending)
         self.flushing = True
         try:
             if pending:
@@ -130,6 +135,16 @@ class SegmentWriter:
             self.flushing = False
             if self.rejects is not None:
                 self.rejects.flush()
+
+    def _count_users_seen_before(self, pending: dict[str, UserEntry]) -> None:
+        """Count users that were in an earlier batch too: each costs one more read."""
+        keys = {hash(user_id) for user_id in pending}
+        again = keys & self._in_earlier_batch
+        if again:
+            self.stats.count("repeat_reads", len(again))
+            self.stats.count("users_in_several_batches", len(again - self._in_several_batches))
+            self._in_several_batches |= again
+        self._in_earlier_batch |= keys
 
     def abort(self) -> None:
         """Make running workers stop: no request starts after this returns.
