@@ -25,6 +25,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
 SCORE_MAP = th.ObjectType(additional_properties=th.NumberType)
+SCORE_MAPS = ("algolia_affinities_name_score", "algolia_affinities_value_score")
 
 USER_SCHEMA = th.PropertiesList(
     # The API form.
@@ -106,6 +107,13 @@ USER_SCHEMA = th.PropertiesList(
         description="When the profile last changed (same value as lastUpdatedAt).",
     ),
 ).to_dict()
+# A map keyed by data (affinity names and values) declares no "properties".
+# singer-sdk's flattener walks an object's declared properties into columns
+# but a record's actual keys, so an empty "properties" made the SCHEMA drop
+# the map while records carried map__color columns. Without it, flattening
+# writes the map as one JSON text column, in the SCHEMA and the records alike.
+for _name in SCORE_MAPS:
+    del USER_SCHEMA["properties"][_name]["properties"]
 
 
 #: The end-of-run summary names at most this many skipped profiles.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import typing as t
 
+import pytest
 import reliability_kit as kit
 import tap_kit
 
@@ -49,3 +50,41 @@ def test_full_table_in_the_catalog_reads_every_profile_whatever_the_state(
     assert len({r["userID"] for r in _records(full)}) == 60
     assert "ignoring the bookmark" in full.stderr
     assert kit.tap_bookmarks(full)[-1] > bookmark
+
+
+# Point 6: flattening keeps records inside the SCHEMA ----------------------------------
+
+FLATTENING = [
+    {},
+    {"flattening_enabled": False, "flattening_max_depth": 3},
+    {"flattening_enabled": True, "flattening_max_depth": 0},
+    {"flattening_enabled": True, "flattening_max_depth": 1},
+    {"flattening_enabled": True, "flattening_max_depth": 2},
+    {"flattening_enabled": True, "flattening_max_depth": 3},
+    {"flattening_enabled": True, "flattening_max_depth": 10, "flattening_separator": "."},
+]
+
+
+@pytest.mark.parametrize("flattening", FLATTENING, ids=lambda f: str(sorted(f.items())))
+def test_records_match_the_emitted_schema_with_any_flattening(
+    flattening: dict[str, t.Any], emu: EmulatorServer, tmp_path: Path
+) -> None:
+    # Affinities and segments with every kind of value the schema allows.
+    for number in range(4):
+        profile = tap_kit.good_profile(f"user-{number}")
+        profile["affinities"].append(
+            {"name": "color", "value": "red", "score": 2.5 * number, "indices": []}
+        )
+        profile["affinities"].append({"name": "size", "value": "XL"})  # no score
+        emu.admin.upsert_user(profile)
+    emu.admin.upsert_user({**tap_kit.good_profile("bare"), "affinities": [], "segments": []})
+    run = kit.run_tap(kit.tap_config(emu, **flattening), tmp_path)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert tap_kit.assert_records_match_schema(run.messages) == 5
+    schema = tap_kit.schema_of(run.messages)["properties"]
+    for record in _records(run):
+        # Nothing a record carries is missing from the SCHEMA, and the score
+        # maps are still there in some form (not silently dropped).
+        assert set(record) <= set(schema), set(record) - set(schema)
+        assert any(key.startswith("algolia_affinities_name_score") for key in record)
