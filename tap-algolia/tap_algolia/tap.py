@@ -70,6 +70,17 @@ TAP_PROPERTIES = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_requests_per_minute",
+        th.IntegerType(minimum=1),
+        title="Request budget per minute",
+        description=(
+            "Most API calls this run may make per minute, spaced evenly (target-algolia "
+            "has the same setting). Leave empty to use whatever the application's "
+            "window allows; set it when other clients share the application's 500 calls "
+            "per minute, so that the budgets add up to less than 500."
+        ),
+    ),
+    th.Property(
         "overlap_seconds",
         th.IntegerType(minimum=1),
         default=DEFAULT_OVERLAP_SECONDS,
@@ -129,7 +140,11 @@ class TapAlgolia(Tap):
     @cached_property
     def session(self) -> requests.Session:
         """One paced, authenticated HTTP session for the whole run."""
-        return build_session(self.connection, agent=self.user_agent, pacer=RateLimitPacer())
+        pacer = RateLimitPacer(
+            max_requests_per_minute=self.config.get("max_requests_per_minute"),
+            logger=self.logger,
+        )
+        return build_session(self.connection, agent=self.user_agent, pacer=pacer)
 
     def check_credentials(self) -> None:
         """Prove the app ID, key, ACLs and region with one cheap call; raise if wrong."""

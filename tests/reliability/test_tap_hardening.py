@@ -5,6 +5,9 @@ the emulator over real HTTP.
 
 from __future__ import annotations
 
+import itertools
+import json
+import subprocess
 import time
 import typing as t
 
@@ -88,3 +91,52 @@ def test_records_match_the_emitted_schema_with_any_flattening(
         # maps are still there in some form (not silently dropped).
         assert set(record) <= set(schema), set(record) - set(schema)
         assert any(key.startswith("algolia_affinities_name_score") for key in record)
+
+
+# Point 7: the tap's request budget ---------------------------------------------------
+
+
+def _request_times(server: EmulatorServer) -> list[float]:
+    """When each API call reached the emulator (wraps its per-call fault hook)."""
+    times: list[float] = []
+    faults = server.emulator.faults
+    original = faults.take_drop
+
+    def take_drop(method: str, path: str) -> bool:
+        times.append(time.monotonic())
+        return bool(original(method, path))
+
+    faults.take_drop = take_drop  # type: ignore[method-assign]
+    return times
+
+
+def test_max_requests_per_minute_spaces_the_taps_calls(
+    make_server: t.Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_server(users=8, seed=9, rate_limit=100_000)
+    times = _request_times(server)
+    budget = 240  # one call every 0.25 s
+    run = kit.run_tap(kit.tap_config(server, page_size=1, max_requests_per_minute=budget), tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len(_records(run)) == 8
+    assert len(times) == 8
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    # Spaced on the tap's side; arrival jitter on loopback is milliseconds.
+    assert min(gaps) >= 0.9 * 60 / budget, gaps
+
+
+def test_the_budget_is_the_targets_setting_and_documented_in_both_readmes(
+    make_server: t.Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    about = kit.run_tap(kit.tap_config(make_server(users=0)), tmp_path, "--about", "--format=json")
+    tap_setting = json.loads(about.stdout)["settings"]["properties"]
+    target_about = subprocess.run(
+        [kit.TARGET, "--about", "--format=json"], capture_output=True, text=True, check=True
+    )
+    target_setting = json.loads(target_about.stdout)["settings"]["properties"]
+    name = "max_requests_per_minute"
+    assert tap_setting[name]["type"] == target_setting[name]["type"]
+    for readme in ("tap-algolia/README.md", "target-algolia/README.md"):
+        text = (kit.ROOT / readme).read_text()
+        assert f"| {name} |" in text, readme
+        assert "budgets that add up to less than 500" in " ".join(text.split()), readme
