@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import signal
 import sys
 import typing as t
@@ -21,6 +23,7 @@ from algolia_api import (
     user_agent,
 )
 from algolia_api.cli import install_clean_errors
+from tap_algolia.state import StateFileError, check_state, parse_state_text
 from tap_algolia.streams import UsersStream
 from tap_algolia.window import parse_start_date
 from tap_algolia.writer import BufferedMsgSpecWriter
@@ -31,7 +34,7 @@ else:  # singer-sdk installs typing-extensions below Python 3.13
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from types import FrameType
+    from types import FrameType, TracebackType
 
     import click
     import requests
@@ -187,10 +190,48 @@ class TapAlgolia(Tap):
         finally:
             sys.exit(128 + signum)
 
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """Refuse, in one line and before any API call, a state the sync cannot use."""
+        check_state(state)
+        super().load_state(state)
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]  # as singer-sdk's Tap.invoke
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """singer-sdk's CLI entry, with the state file checked first (tap_algolia.state)."""
+        if state is not None:
+            state = io.StringIO(json.dumps(parse_state_text(state.read())))
+        super().invoke(
+            about=about, about_format=about_format, config=config, state=state, catalog=catalog
+        )
+
     @classmethod
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, reporting expected failures as one line and exit code 1."""
-        return install_clean_errors(super().get_singer_command(), cls.logger)
+        command = install_clean_errors(super().get_singer_command(), cls.logger)
+        explained = command.excepthook  # type: ignore[attr-defined,unused-ignore]
+
+        def excepthook(
+            exc_type: type[BaseException],
+            exc_value: BaseException,
+            exc_traceback: TracebackType | None,
+        ) -> None:
+            if isinstance(exc_value, StateFileError):
+                cls.logger.error("%s", exc_value)
+                return
+            explained(exc_type, exc_value, exc_traceback)
+
+        command.excepthook = excepthook  # type: ignore[attr-defined,unused-ignore]
+        return command
 
 
 if __name__ == "__main__":
