@@ -1,4 +1,9 @@
-"""The target's Singer reader: every malformed line becomes one InvalidInputLine.
+"""The target's Singer reader: malformed lines refused clearly, pending records written in time.
+
+This is the one place where target-algolia changes how singer-sdk reads its
+input. Two things differ from the SDK's reader:
+
+Every malformed line becomes one InvalidInputLine.
 
 singer-sdk's reader logs a full traceback for a line that is not JSON, and
 lets a line that is JSON but not an object (``42``, ``[1, 2]``), or a RECORD
@@ -6,6 +11,10 @@ whose ``record`` is not an object, through to code that fails with an
 unrelated TypeError ("'int' object is not iterable"). Here each of these, and
 an unknown message type, raises InvalidInputLine with what is wrong, which the
 CLI reports as one line (no STATE is emitted past the line either way).
+
+The input is read through :func:`target_algolia.max_wait.input_lines`, so the
+target writes pending records (and emits STATE) when ``max_wait_seconds`` is
+due even while no line arrives; see that module for the rule.
 """
 
 from __future__ import annotations
@@ -16,6 +25,12 @@ import typing as t
 from singer_sdk.io_base import SingerReader
 from singer_sdk.singerlib.encoding.simple import deserialize_json
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from typing_extensions import override
+
+from target_algolia.max_wait import input_lines
+
+if t.TYPE_CHECKING:
+    from target_algolia.max_wait import WaitBound
 
 _SHOWN = 200  # characters of a bad line quoted in the message
 
@@ -28,6 +43,22 @@ def _excerpt(line: str) -> str:
 class AudienceMessageReader(SingerReader):
     """SingerReader that refuses malformed lines with a message, not a traceback."""
 
+    #: Set by the target: when pending records must be written, and how.
+    wait_bound: WaitBound | None = None
+
+    @override
+    def process_lines(
+        self,
+        file_input: t.IO[str] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        # The SDK's loop is kept as it is; only the lines it iterates change.
+        stream = file_input or self.default_input
+        return super().process_lines(
+            t.cast("t.IO[str]", input_lines(stream, self.wait_bound)), callbacks
+        )
+
+    @override
     def deserialize_json(self, line: str) -> dict:
         try:
             value: t.Any = deserialize_json(line)
@@ -42,6 +73,7 @@ class AudienceMessageReader(SingerReader):
             raise InvalidInputLine(msg)
         return value
 
+    @override
     def _process_unknown_message(self, message_dict: dict) -> None:
         msg = f"Unknown message type {message_dict.get('type')!r}: {_excerpt(str(message_dict))}"
         raise InvalidInputLine(msg)

@@ -33,6 +33,8 @@ class RunStats:
         self.repeat_reads = 0
         self.skipped: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        # Longest a batch's oldest record waited from acceptance to written (s).
+        self.longest_wait = 0.0
 
     def count(self, name: str, amount: int = 1) -> None:
         with self._lock:
@@ -46,8 +48,23 @@ class RunStats:
         with self._lock:
             self.rejected[reason] += amount
 
-    def summary(self, client: AlgoliaClient | None, *, final: bool, dry_run: bool) -> str:
-        """One log line; never carries configuration or credentials."""
+    def waited(self, seconds: float) -> None:
+        with self._lock:
+            self.longest_wait = max(self.longest_wait, seconds)
+
+    def summary(
+        self,
+        client: AlgoliaClient | None,
+        *,
+        final: bool,
+        dry_run: bool,
+        backlog: tuple[int, float] = (0, 0.0),
+    ) -> str:
+        """One log line; never carries configuration or credentials.
+
+        ``backlog`` is (records accepted but not yet written, age in seconds
+        of the oldest of them): it grows when input outruns the request budget.
+        """
         with self._lock:
             calls = client.stats.calls if client else 0
             parts = [
@@ -67,6 +84,9 @@ class RunStats:
                 f"retries={client.retries if client else 0}",
                 f"rate_limited_429={client.stats.rate_limited if client else 0}",
                 f"calls_per_minute={client.stats.busiest_minute if client else 0}",
+                f"backlog={backlog[0]}",
+                f"oldest_waiting_s={backlog[1]:.1f}",
+                f"longest_wait_s={self.longest_wait:.1f}",
             ]
         return " ".join(parts)
 

@@ -23,6 +23,7 @@ from algolia_api import (
 )
 from algolia_api.cli import install_clean_errors
 from target_algolia.batch_files import BatchFileError, batch_records
+from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.sinks import AlgoliaSegmentsSink
@@ -115,6 +116,19 @@ TARGET_PROPERTIES = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_wait_seconds",
+        th.NumberType(exclusive_minimum=0),
+        default=DEFAULT_MAX_WAIT_SECONDS,
+        title="Longest wait before a write",
+        description=(
+            "Longest a record waits, from its arrival on the input, before the target "
+            "starts writing it, also when the input goes quiet; the STATE after it is "
+            "emitted once it is written. A full batch (batch_size_rows) is written at "
+            "once. When input outruns the request budget, writes queue up and the "
+            "summary reports the backlog."
+        ),
+    ),
+    th.Property(
         "summary_interval_seconds",
         th.IntegerType(minimum=0),
         default=DEFAULT_SUMMARY_INTERVAL,
@@ -184,6 +198,14 @@ class TargetAlgolia(Target):
         self._rejects: RejectsFile | None = open_rejects_file(self.config.get("rejects_path"))
         self._periodic: PeriodicSummary | None = None
         self._last_emitted_state: dict | None = None
+        self.wait_bound = WaitBound(
+            max_wait=float(self.config.get("max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS),
+            pending_since=lambda: self._writer.pending_since if self._writer else None,
+            state_unemitted=self._state_unemitted,
+            write=self.drain_all,
+        )
+        if isinstance(self.message_reader, AudienceMessageReader):
+            self.message_reader.wait_bound = self.wait_bound
 
     @property
     def dry_run(self) -> bool:
@@ -216,10 +238,11 @@ class TargetAlgolia(Target):
                 stats=self.stats,
                 logger=self.logger,
                 rejects=self._rejects,
+                arrival_clock=self.wait_bound.arrival,
             )
             self._periodic = PeriodicSummary(
                 float(self.config.get("summary_interval_seconds", DEFAULT_SUMMARY_INTERVAL)),
-                lambda: self.stats.summary(self._client, final=False, dry_run=self.dry_run),
+                lambda: self.summary(final=False),
                 self.logger,
             )
             self._periodic.start()
@@ -239,6 +262,9 @@ class TargetAlgolia(Target):
         """
         if self._latest_state:
             self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _state_unemitted(self) -> bool:
+        return bool(self._latest_state) and self._latest_state != self._last_emitted_state
 
     def _write_state_message(self, state: dict) -> None:
         if state == self._last_emitted_state:
@@ -278,8 +304,9 @@ class TargetAlgolia(Target):
             raise SystemExit(1)
         super()._handle_termination(signum, frame)
 
-    def summary(self) -> str:
-        return self.stats.summary(self._client, final=True, dry_run=self.dry_run)
+    def summary(self, *, final: bool = True) -> str:
+        backlog = self._writer.backlog() if self._writer is not None else (0, 0.0)
+        return self.stats.summary(self._client, final=final, dry_run=self.dry_run, backlog=backlog)
 
     def process_endofpipe(self) -> None:
         try:

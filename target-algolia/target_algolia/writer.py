@@ -11,9 +11,11 @@ returns only when every user of the batch is written, skipped or rejected.
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 
 from algolia_api import (
     AlgoliaFatalError,
@@ -66,6 +68,7 @@ class SegmentWriter:
         stats: RunStats,
         logger: logging.Logger,
         rejects: RejectsFile | None = None,
+        arrival_clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.source = source
@@ -74,12 +77,22 @@ class SegmentWriter:
         self.stats = stats
         self.logger = logger
         self.rejects = rejects
+        # When the record being added arrived (time.monotonic() scale); the
+        # target's reader knows better than "now" when input queued up.
+        self._arrival_clock = arrival_clock
         self._pending: dict[str, UserEntry] = {}
         self._pending_records = 0
         # Hashes of every user of earlier batches (about 60 bytes a user), to
         # count users that unsorted input spreads over several batches.
         self._in_earlier_batch: set[int] = set()
         self._in_several_batches: set[int] = set()
+        # When the oldest pending record arrived, for the max_wait_seconds
+        # bound and the backlog figures in the summary.
+        self._pending_since: float | None = None
+        # The batch being written: records not yet done, and its oldest's age.
+        self._flushing_left = 0
+        self._flushing_since: float | None = None
+        self._lock = threading.Lock()
         self._abort = threading.Event()
         self.flushing = False
 
@@ -89,11 +102,26 @@ class SegmentWriter:
     def pending_records(self) -> int:
         return self._pending_records
 
+    @property
+    def pending_since(self) -> float | None:
+        """When the oldest pending record arrived (``time.monotonic()``); None if none is."""
+        return self._pending_since
+
+    def backlog(self) -> tuple[int, float]:
+        """Records accepted but not yet written, and how long the oldest has waited (s)."""
+        with self._lock:
+            records = self._flushing_left + self._pending_records
+            oldest = self._flushing_since if self._flushing_left else self._pending_since
+        return records, (time.monotonic() - oldest) if records and oldest is not None else 0.0
+
     def add(self, user_id: str, change: Change, record: dict[str, t.Any], stream: str) -> None:
         entry = self._pending.setdefault(user_id, UserEntry())
         entry.changes.append(change)
         entry.records.append((record, stream))
-        self._pending_records += 1
+        with self._lock:
+            if self._pending_since is None:
+                self._pending_since = self._arrival_clock()
+            self._pending_records += 1
 
     def reject(
         self,
@@ -124,15 +152,21 @@ class SegmentWriter:
 
     def flush(self) -> None:
         """Write every pending user; raise if the run must stop (no STATE then)."""
-        pending, self._pending = self._pending, {}
-        self._pending_records = 0
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flushing_left, self._pending_records = self._pending_records, 0
+            self._flushing_since, self._pending_since = self._pending_since, None
         self._count_users_seen_before(pending)
         self.flushing = True
         try:
             if pending:
                 self._write_all(pending)
+                assert self._flushing_since is not None
+                self.stats.waited(time.monotonic() - self._flushing_since)
         finally:
             self.flushing = False
+            with self._lock:
+                self._flushing_left = 0
             if self.rejects is not None:
                 self.rejects.flush()
 
@@ -160,9 +194,11 @@ class SegmentWriter:
             thread_name_prefix="algolia-writer",
         )
         try:
-            futures = [
-                pool.submit(self._sync_user, user_id, entry) for user_id, entry in pending.items()
-            ]
+            futures = []
+            for user_id, entry in pending.items():
+                future = pool.submit(self._sync_user, user_id, entry)
+                future.add_done_callback(partial(self._user_done, len(entry.records)))
+                futures.append(future)
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in done if f.exception() is not None), None)
             if failed is not None:
@@ -176,6 +212,10 @@ class SegmentWriter:
                 raise error
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _user_done(self, records: int, _future: Future[None]) -> None:
+        with self._lock:
+            self._flushing_left -= records
 
     def _check_abort(self) -> None:
         if self._abort.is_set():

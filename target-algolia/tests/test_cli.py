@@ -50,11 +50,13 @@ def test_about_lists_the_target_settings() -> None:
         "concurrency",
         "rejects_path",
         "batch_size_rows",
+        "max_wait_seconds",
         "summary_interval_seconds",
     ):
         assert name in properties, name
     assert properties["max_requests_per_minute"]["default"] == 400
     assert properties["concurrency"]["default"] == 8
+    assert properties["max_wait_seconds"]["default"] == 1.0
     assert properties["trigger_events"]["default"] == "both"
     assert properties["user_id_field"]["default"] == "algolia_user_id"
     assert properties["api_key"].get("secret") is True
@@ -310,12 +312,12 @@ def test_sigterm_between_batches_writes_what_was_read_then_emits_state(
 ) -> None:
     put_user(emu, "u1", [])
     put_user(emu, "u2", [])
-    proc = _start(base_config(emu), tmp_path)
+    proc = _start(base_config(emu, max_wait_seconds=120), tmp_path)
     assert proc.stdin is not None
     proc.stdin.write(to_lines([schema(), event("u1", "vip"), event("u2", "vip"), state(1)]))
     proc.stdin.flush()
     # The first record makes the target check the credentials (one call); give
-    # it a moment to read the rest. The batch is not full: nothing written yet.
+    # it a moment to read the rest. The batch is neither full nor due: nothing written yet.
     deadline = time.monotonic() + 20
     while emu.admin.stats()["total"] < 1:
         assert time.monotonic() < deadline, "the target never started"
