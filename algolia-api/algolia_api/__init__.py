@@ -2,9 +2,10 @@
 
 Hosts and settings (:mod:`.settings`), user-ID rules (:mod:`.user_ids`), error
 mapping (:mod:`.errors`), retries (:mod:`.retry`), rate-limit pacing
-(:mod:`.pacing`), the shared HTTP session (:mod:`.http`), timestamps
-(:mod:`.timestamps`) and a small client (:mod:`.client`). tap-algolia and
-target-algolia import these; neither re-implements them.
+(:mod:`.pacing`, on the server's clock: :mod:`.server_clock`), the shared HTTP
+session (:mod:`.http`), timestamps (:mod:`.timestamps`) and a small client
+(:mod:`.client`). tap-algolia and target-algolia import these; neither
+re-implements them.
 """
 
 from algolia_api.client import AlgoliaClient
