@@ -82,7 +82,9 @@ def _read(url: str, compression: str | None) -> Iterator[dict[str, t.Any]]:
     except FileNotFoundError:
         msg = f"batch file {url} does not exist (or is not readable from here)"
         raise BatchFileError(msg) from None
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, ValueError, ImportError) as exc:
+        # ValueError/ImportError: a URL scheme fsspec does not know or lacks a
+        # package for ("Install s3fs to access S3").
         where = f" after line {number}" if number else ""
         msg = f"cannot read batch file {url}{where}: {exc or type(exc).__name__}"
         raise BatchFileError(msg) from None

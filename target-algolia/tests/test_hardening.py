@@ -154,6 +154,10 @@ def _unreadable_batches(tmp_path: Path) -> dict[str, tuple[dict, str]]:
         "line not an object": (not_objects, "line 2 of batch file"),
         "parquet": (parquet, "not supported"),
         "no manifest": (no_manifest, "'manifest'"),
+        "unknown URL scheme": (
+            dict(plain, manifest=["nosuchscheme://bucket/part.jsonl"]),
+            "cannot read batch file nosuchscheme://bucket/part.jsonl",
+        ),
     }
 
 
@@ -165,6 +169,7 @@ def _unreadable_batches(tmp_path: Path) -> dict[str, tuple[dict, str]]:
         "line not an object",
         "parquet",
         "no manifest",
+        "unknown URL scheme",
     ],
 )
 def test_an_unreadable_batch_fails_in_one_line_with_no_state_past_it(
