@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import meltano_bench, profile_bench, report, tap_bench, target_bench
+from bench import meltano_bench, mirror_bench, profile_bench, report, tap_bench, target_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,10 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-meltano", action="store_true")
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--no-target", action="store_true")
+    p.add_argument("--no-mirror", action="store_true")
     p.add_argument("--no-chart", action="store_true")
     p.add_argument(
         "--only",
-        choices=["tap", "memory", "target", "meltano", "profile"],
+        choices=["tap", "memory", "target", "mirror", "meltano", "profile"],
         action="append",
         help="run only these parts (repeatable)",
     )
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     memory_users = args.memory_users or ([200, 600] if smoke else [20_000, 200_000])
     reps = args.reps or (1 if smoke else 3)
     with_msdk = (args.msdk or not smoke) and not args.no_msdk
-    parts = set(args.only or ["tap", "memory", "target", "meltano", "profile"])
+    parts = set(args.only or ["tap", "memory", "target", "mirror", "meltano", "profile"])
     if smoke:
         parts -= {"meltano", "profile"} if not args.only else set()
     if args.no_meltano:
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         parts.discard("profile")
     if args.no_target:
         parts.discard("target")
+    if args.no_mirror:
+        parts.discard("mirror")
     out = args.out or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if smoke else ROOT / "docs")
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -70,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         "machine": report.machine(),
         "notes": [],
     }
+    previous = out / "benchmarks.json"
+    if args.only and not smoke and previous.exists():
+        # A partial run updates its parts of the report and keeps the others.
+        kept = json.loads(previous.read_text())
+        measured = ", ".join(sorted(parts))
+        kept_commit = kept.get("machine", {}).get("commit")
+        kept["notes"] = [n for n in kept.get("notes", []) if not n.startswith("Partial re-run")] + [
+            f"Partial re-run of {measured} at commit {results['machine']['commit']} "
+            f"({results['machine']['date']}); every other part was measured at commit "
+            f"{kept_commit}."
+        ]
+        results = {**kept, "notes": kept["notes"]}
     with tempfile.TemporaryDirectory(prefix="bench-work-") as tmp:
         work = Path(tmp)
         if "tap" in parts:
@@ -131,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             results["target"] = target_bench.target_suite(work, reps=reps, log=log, **sizes)
+        if "mirror" in parts:
+            log("target at audience scale: list scan and mirror mode")
+            results["mirror"] = mirror_bench.mirror_suite(work, smoke=smoke, log=log)
         if "meltano" in parts:
             log("meltano overhead")
             results["meltano"] = meltano_bench.meltano_overhead(

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import mirror_bench
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TOOLS_PYTHON = BENCH_DIR / ".venvs" / "tools" / "bin" / "python"
@@ -104,6 +106,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     speed = target.get("speedup")
     if speed:
         add("speed-up over serial writes (50 ms/call)", "(reported)", speed["speedup_wall"], None)
+    if results.get("mirror"):
+        mirror_bench.verdicts(results["mirror"], add)
     melt = results.get("meltano", {})
     if "overhead_s" in melt:
         add("meltano run overhead (s)", "(reported)", melt["overhead_s"], None)
@@ -245,6 +249,8 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
             f"**{s['speedup_api_phase']}x** on the API phase (first to last call: serial "
             f"{s['api_phase_s']['serial']} s, concurrent {s['api_phase_s']['concurrent']} s).",
         ]
+    if results.get("mirror"):
+        lines += mirror_bench.markdown(results["mirror"])
     melt = results.get("meltano")
     if melt:
         lines += ["", "## Meltano overhead", ""]

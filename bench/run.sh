@@ -6,6 +6,7 @@
 #   bash bench/run.sh                       # full suite -> docs/benchmarks.{md,png,json}
 #   bash bench/run.sh --smoke               # tiny sizes, 1 repetition, temp output
 #   bash bench/run.sh --users 50000,200000 --reps 3
+#   bash bench/run.sh --only mirror         # one part; the report keeps the others
 #
 # Needs: .venv with the four local packages (scripts/test.sh makes it).
 # Env: PYTHON (interpreter for the bench venvs, default python3).
@@ -29,8 +30,13 @@ make_venv() { # name requirements-file
 }
 
 smoke=0
-for arg in "$@"; do [[ "$arg" == "--smoke" ]] && smoke=1; done
-if [[ $smoke == 0 ]]; then
+partial=0
+for arg in "$@"; do
+  [[ "$arg" == "--smoke" ]] && smoke=1
+  [[ "$arg" == "--only" ]] && partial=1
+done
+# A partial run (--only) needs the bench venvs only for the parts that use them.
+if [[ $smoke == 0 && ($partial == 0 || " $* " == *" tap "* || " $* " == *" profile "*) ]]; then
   make_venv msdk bench/requirements-msdk.txt
   make_venv tools bench/requirements.txt
 fi

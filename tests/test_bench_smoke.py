@@ -25,7 +25,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -100,3 +100,22 @@ def test_report_is_written(smoke: tuple[dict[str, Any], str]) -> None:
     assert all({"name", "target", "value", "holds"} <= set(v) for v in results["verdicts"])
     for heading in ("# Benchmarks", "## Targets", "## Tap throughput", "## Target API use"):
         assert heading in markdown
+
+
+def test_mirror_figures_are_well_formed(smoke: tuple[dict[str, Any], str]) -> None:
+    results, text = smoke
+    mirror = results["mirror"]
+    hourly = mirror["hourly"]
+    # Mirror mode: one scan, then a GET and a PUT for each of the 6 changed users.
+    assert hourly["mirror"]["calls"]["get"] == hourly["joined"] + hourly["left"]
+    assert hourly["mirror"]["calls"]["put"] == hourly["joined"] + hourly["left"]
+    # Per user: a GET for every member, a PUT only for the joiners (leavers stay).
+    members = hourly["audience"]
+    assert hourly["per_user_today"]["calls"]["get"] == members
+    assert hourly["per_user_today"]["calls"]["put"] == hourly["joined"]
+    fill = mirror["backfill"]
+    assert fill["list_scan"]["calls"]["put"] == fill["entering"]
+    assert fill["list_scan"]["calls"]["get"] == 0
+    assert fill["list_scan_reread"]["calls"]["get"] == fill["entering"]
+    assert _positive(mirror["memory"]["mirror"]["max_rss_mb"])
+    assert "## Audience scale: list scan and mirror mode" in text

@@ -17,6 +17,7 @@ import requests
 from algolia_api.errors import raise_for_response
 from algolia_api.http import build_session, session_stats
 from algolia_api.pacing import RateLimitPacer
+from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
 from algolia_api.retry import RETRIABLE_EXCEPTIONS, wait_generator
 from algolia_api.user_ids import segments_path, user_path
 
@@ -91,8 +92,13 @@ class AlgoliaClient:
         *,
         params: t.Mapping[str, t.Any] | None = None,
         json: t.Any = None,
+        decode: t.Callable[[requests.Response], t.Any] | None = None,
     ) -> t.Any:
-        """Send one request, retrying transient failures; return the decoded JSON body."""
+        """Send one request, retrying transient failures; return the decoded body.
+
+        ``decode`` turns the response into the result inside the retried call,
+        so a garbled body is retried like a dropped connection.
+        """
         send = backoff.on_exception(
             wait_generator,
             RETRIABLE_EXCEPTIONS,
@@ -103,7 +109,7 @@ class AlgoliaClient:
             on_backoff=self._on_backoff,
             logger=None,
         )(self._send_once)
-        return send(method=method, path=path, params=params, json=json)
+        return send(method=method, path=path, params=params, json=json, decode=decode)
 
     def _send_once(
         self,
@@ -112,6 +118,7 @@ class AlgoliaClient:
         path: str,
         params: t.Mapping[str, t.Any] | None,
         json: t.Any,
+        decode: t.Callable[[requests.Response], t.Any] | None,
     ) -> t.Any:
         response = self.session.request(
             method,
@@ -122,6 +129,8 @@ class AlgoliaClient:
             allow_redirects=False,
         )
         raise_for_response(response)
+        if decode is not None:
+            return decode(response)
         return response.json() if response.content else None
 
     def get_user(self, user_id: str) -> dict[str, t.Any]:
@@ -137,6 +146,25 @@ class AlgoliaClient:
     def list_users(self, **params: t.Any) -> dict[str, t.Any]:
         """One page of ``GET /2/users``."""
         return t.cast(dict, self.request("GET", "/2/users", params=params))
+
+    def iter_user_pages(
+        self, *, limit: int = MAX_PAGE_SIZE, **params: t.Any
+    ) -> t.Iterator[list[dict[str, t.Any]]]:
+        """Every page of ``GET /2/users`` in userID order, one paced, retried call each.
+
+        A page that still fails after the retries raises, ending the iteration:
+        a caller never sees a scan with a silent hole in it.
+        """
+        token: str | None = None
+        while True:
+            query = {"limit": limit, **params}
+            if token:
+                query["nextPageToken"] = token
+            page: Page = self.request("GET", "/2/users", params=query, decode=decode_page)
+            yield page.users
+            token = page.nextPageToken
+            if not token:
+                return
 
     def check_credentials(self) -> None:
         """Cheapest call that proves the app ID, key, ACLs and region; raises on failure."""

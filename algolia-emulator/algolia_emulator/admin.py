@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from .api import validate_segments
 from .core import Emulator, Incoming, Reply, error_reply, json_reply, parse_json_body
 from .errors import ApiError
 from .faults import DropFault, StatusFault
@@ -128,6 +129,20 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
         return json_reply(200, {"users": len(emu.store), "seed": emu.seed})
 
     if head == "users":
+        if parts[1:] == ["bulk"] and method == "POST":
+            # Benchmarks load 100,000s of profiles: one call, one lock, one save.
+            body = _body(req)
+            users = body.get("users")
+            if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+                raise ApiError(400, "Bad Request", "users must be a list of profile objects")
+            valid = [_validate_user(u) for u in users]
+            if body.get("replace"):
+                emu.store.replace_all(valid)
+            else:
+                for user in valid:
+                    emu.store.upsert(user)
+            emu.persist()
+            return json_reply(200, {"users": len(emu.store)})
         if len(parts) == 1 and method == "POST":
             user = emu.store.upsert(_validate_user(_body(req)))
             emu.persist()
@@ -183,6 +198,7 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
                             retry_after=_int(body, "retry_after"),
                             rate_limit_headers=bool(body.get("rate_limit_headers", True)),
                             message=body.get("message"),
+                            after=_int(body, "after", 0) or 0,
                             **_fault_filter(body),
                         )
                     )
@@ -194,7 +210,15 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
                     ids = body.get("user_ids")
                     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                         raise ApiError(400, "Bad Request", "user_ids must be a list of strings")
-                    emu.faults.schedule_touch(_int(body, "after_list_calls") or 0, ids)
+                    segments = body.get("segments")
+                    if segments is not None:
+                        segments = validate_segments({"segments": segments})
+                    emu.faults.schedule_touch(
+                        _int(body, "after_list_calls") or 0,
+                        ids,
+                        str(body.get("action", "touch")),
+                        segments,
+                    )
                 else:
                     raise ApiError(404)
             except ValueError as exc:

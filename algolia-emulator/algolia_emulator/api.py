@@ -203,8 +203,16 @@ def _list_users(emu: Emulator, req: Incoming, _raw_id: str | None) -> Reply:
     # The page above was built before any scheduled touch fires, so a test
     # knows exactly which response still shows the old timestamps.
     due = emu.faults.list_call_served()
+    for edit in due:
+        if edit.action == "delete":
+            for user_id in edit.user_ids:
+                emu.store.delete(user_id)
+        elif edit.action == "segments":
+            for user_id in edit.user_ids:
+                emu.store.set_segments(user_id, edit.segments or [], emu.stamp())
+        else:
+            emu.store.touch_many(edit.user_ids, emu.stamp())
     if due:
-        emu.store.touch_many(due, emu.stamp())
         emu.persist()
     return Reply(200, b"".join(parts), {})
 
@@ -240,7 +248,7 @@ def _delete_user(emu: Emulator, _req: Incoming, raw_id: str | None) -> Reply:
     )
 
 
-def _validate_segments(payload: Any) -> list[dict[str, str]]:
+def validate_segments(payload: Any) -> list[dict[str, str]]:
     def bad(detail: str) -> ApiError:
         return ApiError(400, errors.INVALID_BODY, detail)
 
@@ -268,7 +276,7 @@ def _put_segments(emu: Emulator, req: Incoming, raw_id: str | None) -> Reply:
         payload = parse_json_body(req.body)
     except ValueError as exc:
         raise ApiError(400, errors.INVALID_BODY, str(exc)) from None
-    segments = _validate_segments(payload)
+    segments = validate_segments(payload)
     stamp = emu.stamp()
     user = emu.store.set_segments(user_id, segments, stamp)
     if user is None:

@@ -59,6 +59,10 @@ class AdminClient:
     def upsert_user(self, user: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/users", user)
 
+    def load_users(self, users: list[dict[str, Any]], *, replace: bool = False) -> int:
+        """Upsert many profiles in one call (``replace``: they become the whole store)."""
+        return int(self._call("POST", "/users/bulk", {"users": users, "replace": replace})["users"])
+
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         try:
             return self._call("GET", self._user_path(user_id))
@@ -96,10 +100,13 @@ class AdminClient:
         retry_after: int | None = None,
         rate_limit_headers: bool = True,
         message: str | None = None,
+        after: int | None = None,
     ) -> dict[str, Any]:
+        """Answer ``count`` matching requests with ``status``, after letting ``after`` through."""
         body = _drop_none(
             status=status,
             count=count,
+            after=after,
             method=method,
             path_prefix=path_prefix,
             retry_after=retry_after,
@@ -114,8 +121,26 @@ class AdminClient:
         body = _drop_none(count=count, method=method, path_prefix=path_prefix)
         return self._call("POST", "/faults/drop", body)
 
-    def schedule_touch(self, after_list_calls: int, user_ids: list[str]) -> dict[str, Any]:
-        body = {"after_list_calls": after_list_calls, "user_ids": list(user_ids)}
+    def schedule_touch(
+        self,
+        after_list_calls: int,
+        user_ids: list[str],
+        *,
+        action: str = "touch",
+        segments: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """After that many served ``GET /2/users``, touch, delete or re-segment the profiles.
+
+        The page that triggers the edit was built before it, so a client holds
+        the old copy: this is another system's write landing mid-sync.
+        """
+        body: dict[str, Any] = {
+            "after_list_calls": after_list_calls,
+            "user_ids": list(user_ids),
+            "action": action,
+        }
+        if segments is not None:
+            body["segments"] = segments
         return self._call("POST", "/faults/touch", body)
 
     def faults(self) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class StatusFault(_Filter):
     retry_after: int | None = None
     rate_limit_headers: bool = True
     message: str | None = None
+    # Matching requests let through untouched before the fault starts.
+    after: int = 0
 
 
 @dataclass
@@ -32,11 +34,18 @@ class DropFault(_Filter):
     remaining: int = 1
 
 
+#: What a scheduled edit does to its profiles: a write by "another system"
+#: landing between a client's read and its write.
+SCHEDULED_ACTIONS = ("touch", "delete", "segments")
+
+
 @dataclass
 class ScheduledTouch:
     # Counts down on every GET /2/users; fires when it reaches zero.
     calls_left: int
     user_ids: list[str] = field(default_factory=list)
+    action: str = "touch"
+    segments: list[dict[str, str]] | None = None
 
 
 class Faults:
@@ -64,11 +73,21 @@ class Faults:
         with self._lock:
             self._drops.append(fault)
 
-    def schedule_touch(self, after_list_calls: int, user_ids: list[str]) -> None:
+    def schedule_touch(
+        self,
+        after_list_calls: int,
+        user_ids: list[str],
+        action: str = "touch",
+        segments: list[dict[str, str]] | None = None,
+    ) -> None:
         if after_list_calls < 1:
             raise ValueError("after_list_calls must be at least 1")
+        if action not in SCHEDULED_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(SCHEDULED_ACTIONS)}")
+        if action == "segments" and segments is None:
+            raise ValueError("action 'segments' needs a segments list")
         with self._lock:
-            self._touches.append(ScheduledTouch(after_list_calls, list(user_ids)))
+            self._touches.append(ScheduledTouch(after_list_calls, list(user_ids), action, segments))
 
     def take_drop(self, method: str, path: str) -> bool:
         with self._lock:
@@ -84,20 +103,23 @@ class Faults:
         with self._lock:
             for fault in self._statuses:
                 if fault.matches(method, path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._statuses.remove(fault)
                     return replace(fault)
         return None
 
-    def list_call_served(self) -> list[str]:
-        """Note one served GET /2/users; return the user IDs whose touch is now due."""
-        due: list[str] = []
+    def list_call_served(self) -> list[ScheduledTouch]:
+        """Note one served GET /2/users; return the scheduled edits now due."""
+        due: list[ScheduledTouch] = []
         with self._lock:
             for touch in list(self._touches):
                 touch.calls_left -= 1
                 if touch.calls_left <= 0:
-                    due.extend(touch.user_ids)
+                    due.append(touch)
                     self._touches.remove(touch)
         return due
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from algolia_emulator import EmulatorServer
+from algolia_emulator.client import AdminError
 
 
 def test_every_response_carries_rate_limit_headers(client: Any) -> None:
@@ -158,3 +159,46 @@ def test_scheduled_touch_fires_after_the_kth_list_call(
     assert by_id[early["userID"]]["lastUpdatedAt"] == early["lastUpdatedAt"]
     assert by_id[late["userID"]]["lastUpdatedAt"] != late["lastUpdatedAt"]
     assert emulator.admin.faults()["scheduledTouches"] == []
+
+
+def test_scheduled_delete_and_segment_edit_land_after_the_kth_page(
+    emulator: EmulatorServer, client: Any
+) -> None:
+    ids = [u["userID"] for u in client.get("/2/users", params={"limit": 3}).json()["users"]]
+    emulator.admin.schedule_touch(1, [ids[0]], action="delete")
+    emulator.admin.schedule_touch(
+        1, [ids[1]], action="segments", segments=[{"id": "late", "source": "crm"}]
+    )
+    page = client.get("/2/users", params={"limit": 3}).json()["users"]
+    assert [u["userID"] for u in page] == ids  # built before the edits
+    assert emulator.admin.get_user(ids[0]) is None
+    edited = emulator.admin.get_user(ids[1])
+    assert edited is not None
+    assert edited["segments"] == [{"id": "late", "source": "crm"}]
+    assert edited["lastUpdatedAt"] != page[1]["lastUpdatedAt"]
+
+
+def test_scheduled_edit_refuses_an_unknown_action(emulator: EmulatorServer) -> None:
+    with pytest.raises(AdminError) as raised:
+        emulator.admin.schedule_touch(1, ["x"], action="explode")
+    assert raised.value.status == 400
+    with pytest.raises(AdminError):
+        emulator.admin.schedule_touch(1, ["x"], action="segments")  # needs segments
+
+
+def test_status_fault_after_lets_the_first_matching_calls_through(
+    emulator: EmulatorServer, client: Any
+) -> None:
+    emulator.admin.inject_status(503, 1, method="GET", path_prefix="/2/users", after=2)
+    statuses = [client.get("/2/users").status_code for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]
+
+
+def test_bulk_load_replaces_or_adds_profiles(emulator: EmulatorServer) -> None:
+    stamp = "2026-10-01T00:00:00Z"
+    users = [{"userID": f"b{i}", "lastUpdatedAt": stamp} for i in range(3)]
+    assert emulator.admin.load_users(users, replace=True) == 3
+    assert emulator.admin.load_users([{"userID": "b9", "lastUpdatedAt": stamp}]) == 4
+    assert emulator.admin.get_user("b9") is not None
+    with pytest.raises(AdminError):
+        emulator.admin.load_users([{"userID": "bad id!", "lastUpdatedAt": stamp}])

@@ -12,7 +12,6 @@ import sys
 import typing as t
 
 import backoff
-import msgspec
 import requests
 from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.helpers._util import utc_now
@@ -21,6 +20,7 @@ from singer_sdk.streams import RESTStream
 
 from algolia_api import RETRIABLE_EXCEPTIONS, AlgoliaAPIError, raise_for_response, wait_generator
 from algolia_api.client import log_retry
+from algolia_api.pages import Page, decode_page
 from algolia_api.retry import BASE_DELAY
 
 if t.TYPE_CHECKING:
@@ -34,26 +34,6 @@ if t.TYPE_CHECKING:
 
 
 _EXPLAINED = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
-
-
-class Page(msgspec.Struct):
-    """One page of a list endpoint, decoded once with msgspec."""
-
-    #: Each profile as sent: profiles.build_record checks them one by one, so
-    #: one odd profile is skipped instead of failing the whole page.
-    users: list[t.Any]
-    nextPageToken: str | None = None
-
-
-_decode_page = msgspec.json.Decoder(Page).decode
-
-
-class MalformedResponseError(requests.exceptions.ContentDecodingError):
-    """A 2xx answer whose body is not the documented JSON (e.g. cut short).
-
-    A ContentDecodingError, so it is in algolia_api.RETRIABLE_EXCEPTIONS and
-    algolia_api.cli reports it as one line if retries run out.
-    """
 
 
 class SessionAuth(requests.auth.AuthBase):
@@ -142,11 +122,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         garbled body a retriable failure instead of a crash.
         """
         raise_for_response(response)
-        try:
-            page = _decode_page(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
-            raise MalformedResponseError(msg) from None
+        page = decode_page(response)
         self._page = (response, page)
         self.extracted_at = utc_now()
 

@@ -126,6 +126,12 @@ def snapshot_operation(slugs: t.Iterable[str], trigger: Trigger) -> Change:
     return Change(dict.fromkeys(listed, Action.KEEP), default=Action.REMOVE)
 
 
+def segments_of(profile: t.Any) -> list[Segment]:
+    """A profile's segment list; an absent or malformed field is an empty list."""
+    current = profile.get("segments") if isinstance(profile, dict) else None
+    return current if isinstance(current, list) else []
+
+
 def _key(segment: t.Any) -> tuple[t.Any, t.Any] | None:
     if isinstance(segment, dict):
         return (segment.get("id"), segment.get("source"))

@@ -24,27 +24,26 @@ from target_algolia.writer import (
     INVALID_USER_ID,
     NOT_AN_AUDIENCE_RECORD,
     UNKNOWN_EVENT,
+    RecordRejected,
 )
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
+    from target_algolia.mirror import Membership
     from target_algolia.target import TargetAlgolia
     from target_algolia.writer import SegmentWriter
-
-
-class _Rejected(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 class AlgoliaSegmentsSink(BatchSink):
     """Accepts event and snapshot records from any stream."""
 
-    def __init__(self, target: TargetAlgolia, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(target, *args, **kwargs)
+    def __init__(
+        self, target: TargetAlgolia, stream_name: str, *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        # Set first: the SDK's __init__ asks include_sdc_metadata_properties.
+        self.membership: Membership | None = target.mirror_membership(stream_name)
+        super().__init__(target, stream_name, *args, **kwargs)
         self._algolia_target = target
         # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
         # a wrong type in one of our fields is a reject, not a crash.
@@ -54,6 +53,22 @@ class AlgoliaSegmentsSink(BatchSink):
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return None
+
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        # A mirror stream needs each record's version (the SDK passes it on only
+        # as _sdc_table_version) to check an ACTIVATE_VERSION proof.
+        return self.membership is not None or super().include_sdc_metadata_properties
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        if self.membership is None:
+            self.logger.debug(
+                "ACTIVATE_VERSION ignored: %s is not a mirror stream", self.stream_name
+            )
+            return
+        self.membership.activate(new_version)
 
     @override
     def _singer_validate_message(self, record: dict) -> None:
@@ -78,11 +93,14 @@ class AlgoliaSegmentsSink(BatchSink):
         writer.stats.count("records")
         user_id = record.get(self.user_id_field)
         try:
+            if self.membership is not None:
+                self.membership.add_record(record)
+                return
             problem = user_id_problem(user_id)
             if problem:
-                raise _Rejected(INVALID_USER_ID, f"{problem} in field {self.user_id_field!r}")
+                raise RecordRejected(INVALID_USER_ID, f"{problem} in field {self.user_id_field!r}")
             change = self._operation(record)
-        except _Rejected as rejected:
+        except RecordRejected as rejected:
             writer.reject(
                 rejected.code,
                 rejected.detail,
@@ -107,31 +125,33 @@ class AlgoliaSegmentsSink(BatchSink):
         segment = clean_text(record.get("segment"))
         event = record.get("event")
         if snapshot is not None and (segment is not None or event is not None):
-            raise _Rejected(
+            raise RecordRejected(
                 AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'/'event'; send one form"
             )
         if snapshot is not None:
             if not isinstance(snapshot, list):
-                raise _Rejected(
+                raise RecordRejected(
                     INVALID_SEGMENT, f"'segments' is a {type(snapshot).__name__}, not a list"
                 )
             snapshot = [clean_text(slug) for slug in snapshot]
             for slug in snapshot:
                 problem = segment_id_problem(slug)
                 if problem:
-                    raise _Rejected(INVALID_SEGMENT, f"{problem} in 'segments'")
+                    raise RecordRejected(INVALID_SEGMENT, f"{problem} in 'segments'")
             return snapshot_operation(snapshot, self.trigger)
         if segment is None and event is None:
-            raise _Rejected(
+            raise RecordRejected(
                 NOT_AN_AUDIENCE_RECORD,
                 "record has neither 'segment' and 'event' nor 'segments'",
             )
         problem = segment_id_problem(segment)
         if problem:
-            raise _Rejected(INVALID_SEGMENT, problem)
+            raise RecordRejected(INVALID_SEGMENT, problem)
         kind = parse_event(event)
         if kind is None:
-            raise _Rejected(UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'")
+            raise RecordRejected(
+                UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'"
+            )
         return event_operation(t.cast(str, segment), kind, self.trigger)
 
     def process_batch(self, context: dict) -> None:  # noqa: ARG002

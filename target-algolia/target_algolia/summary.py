@@ -31,6 +31,11 @@ class RunStats:
         self.unchanged = 0
         self.users_in_several_batches = 0
         self.repeat_reads = 0
+        self.scan_pages = 0
+        #: Longest time between reading a profile and the end of its PUT.
+        self.max_window_seconds = 0.0
+        #: Mirror stream -> its outcome (proof, segments added/removed).
+        self.mirror: dict[str, str] = {}
         self.skipped: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         # Longest a batch's oldest record waited from acceptance to written (s).
@@ -39,6 +44,17 @@ class RunStats:
     def count(self, name: str, amount: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + amount)
+
+    def _mirror_outcomes(self) -> str:
+        return ",".join(f"{stream}:{outcome}" for stream, outcome in sorted(self.mirror.items()))
+
+    def note_mirror(self, stream: str, outcome: str) -> None:
+        with self._lock:
+            self.mirror[stream] = outcome
+
+    def note_window(self, seconds: float) -> None:
+        with self._lock:
+            self.max_window_seconds = max(self.max_window_seconds, seconds)
 
     def skip(self, reason: str, amount: int = 1) -> None:
         with self._lock:
@@ -78,6 +94,16 @@ class RunStats:
                 f"users_unchanged={self.unchanged}",
                 f"users_in_several_batches={self.users_in_several_batches}",
                 f"repeat_reads={self.repeat_reads}",
+                # Only runs that scanned: pages, and how long a scanned copy was trusted.
+                *(
+                    [
+                        f"scan_pages={self.scan_pages}",
+                        f"max_read_to_write_seconds={self.max_window_seconds:.2f}",
+                    ]
+                    if self.scan_pages
+                    else []
+                ),
+                *([f"mirror={{{self._mirror_outcomes()}}}"] if self.mirror else []),
                 f"skipped={_by_reason(self.skipped)}",
                 f"rejected={_by_reason(self.rejected)}",
                 f"api_calls={calls}",

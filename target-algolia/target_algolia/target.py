@@ -25,7 +25,16 @@ from algolia_api.cli import install_clean_errors
 from target_algolia.batch_files import BatchFileError, batch_records
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
+from target_algolia.mirror import (
+    DEFAULT_MAX_REMOVAL_FRACTION,
+    DEFAULT_MAX_REMOVALS,
+    MIRROR_PROPERTIES,
+    Membership,
+    parse_mirror_streams,
+)
+from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
 from target_algolia.reader import AudienceMessageReader
+from target_algolia.scan import ReadStrategy
 from target_algolia.sinks import AlgoliaSegmentsSink
 from target_algolia.summary import (
     PeriodicSummary,
@@ -129,6 +138,31 @@ TARGET_PROPERTIES = th.PropertiesList(
         ),
     ),
     th.Property(
+        "read_strategy",
+        th.StringType,
+        default=ReadStrategy.AUTO.value,
+        allowed_values=[strategy.value for strategy in ReadStrategy],
+        title="Read strategy",
+        description=(
+            "How current segments are read: `per_user` (one GET per user with a "
+            "change), `list_scan` (pages of GET /2/users, one call per 1,000 "
+            "profiles; unchanged users cost nothing more) or `auto` (per user for "
+            "batches under 1,000 users, else a scan that falls back to per-user "
+            "reads once it has cost as many calls as users remain unseen)."
+        ),
+    ),
+    th.Property(
+        "reread_before_write",
+        th.BooleanType,
+        default=False,
+        title="Re-read before write",
+        description=(
+            "With a list scan, GET each changed profile again just before its PUT: "
+            "one more call per changed user, and a shorter window in which another "
+            "system's write to the same profile can be overwritten."
+        ),
+    ),
+    th.Property(
         "summary_interval_seconds",
         th.IntegerType(minimum=0),
         default=DEFAULT_SUMMARY_INTERVAL,
@@ -163,6 +197,7 @@ class TargetAlgolia(Target):
     config_jsonschema = th.PropertiesList(
         *CONNECTION_PROPERTIES.wrapped.values(),
         *TARGET_PROPERTIES.wrapped.values(),
+        *MIRROR_PROPERTIES.wrapped.values(),
     ).to_dict()
     default_sink_class = AlgoliaSegmentsSink
     # Malformed lines fail with one clear line instead of a traceback or a TypeError.
@@ -173,6 +208,8 @@ class TargetAlgolia(Target):
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
+        # Mirror streams accept ACTIVATE_VERSION after the records as a proof.
+        PluginCapabilities.ACTIVATE_VERSION,
     ]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -191,6 +228,10 @@ class TargetAlgolia(Target):
                 "Invalid target settings",
                 errors=[f"segment_source is longer than {MAX_SEGMENT_ID_LENGTH} characters"],
             )
+        # Refused here, at start-up: overlapping scopes, malformed entries.
+        self.mirror_streams = parse_mirror_streams(self.config.get("mirror_streams"))
+        self._memberships: dict[str, Membership] = {}
+        self._mirror_applied = False
         self.stats = RunStats()
         self._writer: SegmentWriter | None = None
         self._client: AlgoliaClient | None = None
@@ -239,6 +280,8 @@ class TargetAlgolia(Target):
                 logger=self.logger,
                 rejects=self._rejects,
                 arrival_clock=self.wait_bound.arrival,
+                read_strategy=ReadStrategy(self.config.get("read_strategy") or "auto"),
+                reread_before_write=bool(self.config.get("reread_before_write", False)),
             )
             self._periodic = PeriodicSummary(
                 float(self.config.get("summary_interval_seconds", DEFAULT_SUMMARY_INTERVAL)),
@@ -264,9 +307,29 @@ class TargetAlgolia(Target):
             self._write_state_message(copy.deepcopy(self._latest_state))
 
     def _state_unemitted(self) -> bool:
+        if self._holding_state_for_mirror:
+            return False  # held on purpose until the mirror plan is applied
         return bool(self._latest_state) and self._latest_state != self._last_emitted_state
 
+    @property
+    def _holding_state_for_mirror(self) -> bool:
+        return bool(self.mirror_streams) and not self._mirror_applied
+
+    def mirror_membership(self, stream: str) -> Membership | None:
+        """The membership collected for ``stream`` if it is a mirror stream, else None."""
+        config = self.mirror_streams.get(stream)
+        if config is None:
+            return None
+        if stream not in self._memberships:
+            self._memberships[stream] = Membership(
+                config, self.config.get("user_id_field") or "algolia_user_id"
+            )
+        return self._memberships[stream]
+
     def _write_state_message(self, state: dict) -> None:
+        if self._holding_state_for_mirror:
+            # The mirror plan is applied at the end of input: no STATE before it.
+            return
         if state == self._last_emitted_state:
             return
         super()._write_state_message(state)
@@ -311,12 +374,42 @@ class TargetAlgolia(Target):
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
+            if self.mirror_streams:
+                self._apply_mirror()
         finally:
             if self._periodic is not None:
                 self._periodic.stop()
             if self._rejects is not None:
                 self._rejects.close()
         self.logger.info("%s", self.summary())
+
+    def _apply_mirror(self) -> None:
+        """Plan, guard and apply the mirror streams, then emit the STATE held back."""
+        if self._memberships:
+            writer = self.writer
+            run = MirrorRun(
+                self._memberships,
+                writer=writer,
+                guards=Guards(
+                    allow_empty_audience=bool(self.config.get("mirror_allow_empty_audience")),
+                    max_removals=int(self.config.get("mirror_max_removals", DEFAULT_MAX_REMOVALS)),
+                    max_removal_fraction=float(
+                        self.config.get("mirror_max_removal_fraction", DEFAULT_MAX_REMOVAL_FRACTION)
+                    ),
+                ),
+                trigger=Trigger(self.config.get("trigger_events") or "both"),
+                plan_path=self.config.get("mirror_plan_path"),
+                user_id_field=self.config.get("user_id_field") or "algolia_user_id",
+                logger=self.logger,
+            )
+            writer.flushing = True  # a signal now must not emit STATE
+            try:
+                run.run()
+            finally:
+                writer.flushing = False
+        self._mirror_applied = True
+        if self._latest_state:
+            self._write_state_message(copy.deepcopy(self._latest_state))
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
@@ -343,6 +436,9 @@ class TargetAlgolia(Target):
                 return
             if isinstance(exc_value, BatchFileError):
                 cls.logger.error("Stopped: %s. No STATE is emitted past it.", exc_value)
+                return
+            if isinstance(exc_value, MirrorGuardError):
+                cls.logger.error("%s", exc_value)
                 return
             if isinstance(exc_value, InvalidInputLine):
                 cls.logger.error(

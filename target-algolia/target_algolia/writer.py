@@ -10,6 +10,8 @@ returns only when every user of the batch is written, skipped or rejected.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 import typing as t
@@ -24,11 +26,17 @@ from algolia_api import (
     NotFoundError,
 )
 from algolia_api.client import describe_failure
-from target_algolia.merge import Change, apply_change, diff_segments, reduce_changes
+from target_algolia.merge import (
+    Change,
+    Segment,
+    apply_change,
+    diff_segments,
+    reduce_changes,
+    segments_of,
+)
+from target_algolia.scan import ListScan, ReadStrategy
 
 if t.TYPE_CHECKING:
-    import logging
-
     from algolia_api import AlgoliaClient
     from target_algolia.summary import RejectsFile, RunStats
 
@@ -41,6 +49,16 @@ AMBIGUOUS_RECORD = "ambiguous_record"
 PROFILE_NOT_FOUND = "profile_not_found"
 API_REFUSED = "api_refused"
 FILTERED_BY_TRIGGER = "filtered_by_trigger"
+OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
+
+
+class RecordRejected(Exception):
+    """A record that cannot be applied; ``code`` is one of the reason codes above."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
 
 
 class RunAborted(Exception):
@@ -69,8 +87,12 @@ class SegmentWriter:
         logger: logging.Logger,
         rejects: RejectsFile | None = None,
         arrival_clock: t.Callable[[], float] = time.monotonic,
+        read_strategy: ReadStrategy = ReadStrategy.PER_USER,
+        reread_before_write: bool = False,
     ) -> None:
         self.client = client
+        self.read_strategy = read_strategy
+        self.reread_before_write = reread_before_write
         self.source = source
         self.concurrency = max(1, concurrency)
         self.dry_run = dry_run
@@ -131,8 +153,12 @@ class SegmentWriter:
         user_id: t.Any,
         records: t.Iterable[tuple[dict[str, t.Any], str]],
         skipped: bool = False,
+        quiet: bool = False,
     ) -> None:
-        """Count, log and (with a rejects file) record a record that was not applied."""
+        """Count, log and (with a rejects file) record a record that was not applied.
+
+        ``quiet`` logs at DEBUG, for callers that log one line for many users.
+        """
         batch = list(records)
         if skipped:
             self.stats.skip(code, len(batch))
@@ -141,8 +167,13 @@ class SegmentWriter:
         shown = repr(user_id)
         if len(shown) > 140:
             shown = shown[:137] + "..."
-        self.logger.warning(
-            "%s user %s: %s (%s)", "Skipped" if skipped else "Rejected", shown, detail, code
+        self.logger.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "%s user %s: %s (%s)",
+            "Skipped" if skipped else "Rejected",
+            shown,
+            detail,
+            code,
         )
         if self.rejects is not None:
             for record, stream in batch:
@@ -189,62 +220,137 @@ class SegmentWriter:
         self.client.pacer.stop()
 
     def _write_all(self, pending: dict[str, UserEntry]) -> None:
+        strategy = self.read_strategy.for_batch(len(pending))
+        with self.worker_pool(len(pending)) as pool:
+            if strategy is ReadStrategy.LIST_SCAN:
+                ListScan(self, pool, give_up=self.read_strategy is ReadStrategy.AUTO).run(pending)
+            else:
+                self.run_parallel(
+                    pool,
+                    [
+                        partial(self._sync_user, user_id, entry)
+                        for user_id, entry in pending.items()
+                    ],
+                    [len(entry.records) for entry in pending.values()],
+                )
+
+    @contextlib.contextmanager
+    def worker_pool(self, size: int) -> t.Iterator[ThreadPoolExecutor]:
+        """A pool for one flush; every worker shares the client and its budget."""
         pool = ThreadPoolExecutor(
-            max_workers=min(self.concurrency, len(pending)),
+            max_workers=max(1, min(self.concurrency, size)),
             thread_name_prefix="algolia-writer",
         )
         try:
-            futures = []
-            for user_id, entry in pending.items():
-                future = pool.submit(self._sync_user, user_id, entry)
-                future.add_done_callback(partial(self._user_done, len(entry.records)))
-                futures.append(future)
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in done if f.exception() is not None), None)
-            if failed is not None:
-                # Stop the rest: queued users never start, running ones stop
-                # before their next request.
-                self._abort.set()
-                for future in futures:
-                    future.cancel()
-                error = failed.exception()
-                assert error is not None
-                raise error
+            yield pool
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _user_done(self, records: int, _future: Future[None]) -> None:
+    def run_parallel(
+        self,
+        pool: ThreadPoolExecutor,
+        tasks: t.Sequence[t.Callable[[], None]],
+        records: t.Sequence[int] | None = None,
+    ) -> None:
+        """Run ``tasks`` on ``pool``; on the first failure stop the rest and raise it.
+
+        ``records[i]``: the batch records task ``i`` settles (for the backlog figure).
+        """
+        if not tasks:
+            return
+        futures = []
+        for index, task in enumerate(tasks):
+            future = pool.submit(task)
+            if records is not None:
+                future.add_done_callback(partial(self._user_done, records[index]))
+            futures.append(future)
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in done if f.exception() is not None), None)
+        if failed is not None:
+            # Stop the rest: queued users never start, running ones stop
+            # before their next request.
+            self._abort.set()
+            for future in futures:
+                future.cancel()
+            error = failed.exception()
+            assert error is not None
+            raise error
+
+    def _user_done(self, records: int, _future: Future[None] | None = None) -> None:
         with self._lock:
             self._flushing_left -= records
+
+    def user_done(self, records: int) -> None:
+        """Count ``records`` of the batch being written as settled (no call needed)."""
+        self._user_done(records)
 
     def _check_abort(self) -> None:
         if self._abort.is_set():
             raise RunAborted
 
     def _sync_user(self, user_id: str, entry: UserEntry) -> None:
+        """The per-user read: one GET, then at most one PUT."""
         change = reduce_changes(entry.changes)
         self.stats.count("users")
         if change.is_noop:
             self.stats.count("unchanged")
             return
+        self.sync_change(user_id, change, entry.records)
+
+    def sync_change(
+        self, user_id: str, change: Change, records: list[tuple[dict[str, t.Any], str]]
+    ) -> None:
+        """GET the profile and write ``change`` to it (the per-user path, and re-reads)."""
+        current = self.read_segments(user_id, records)
+        if current is not None:
+            self.write_change(user_id, change, current, records, read_at=time.monotonic())
+
+    def read_segments(
+        self, user_id: str, records: list[tuple[dict[str, t.Any], str]]
+    ) -> list[Segment] | None:
+        """The profile's current segments, or None if it is gone or refused (counted)."""
         self._check_abort()
         try:
             profile = self.client.get_user(user_id)
         except NotFoundError:
-            self._not_applied(user_id, entry, PROFILE_NOT_FOUND, "no Algolia profile", skip=True)
-            return
+            self._not_applied(user_id, records, PROFILE_NOT_FOUND, "no Algolia profile", skip=True)
+            return None
         except (AuthenticationError, ForbiddenError):
             raise
         except AlgoliaFatalError as exc:
-            self._not_applied(user_id, entry, API_REFUSED, describe_failure(exc))
-            return
+            self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
+            return None
+        return segments_of(profile)
 
-        current = profile.get("segments") if isinstance(profile, dict) else None
-        current = current if isinstance(current, list) else []
+    def write_change(
+        self,
+        user_id: str,
+        change: Change,
+        current: list[Segment],
+        records: list[tuple[dict[str, t.Any], str]],
+        *,
+        read_at: float,
+        reread: bool = False,
+    ) -> None:
+        """Apply ``change`` to ``current`` (read at ``read_at``) and PUT it if it differs.
+
+        With ``reread`` the profile is read again just before the write, so
+        the window in which another system's write can be overwritten is one
+        GET-to-PUT round trip instead of the time since ``read_at``.
+        """
         merged = apply_change(current, change, self.source)
         if merged == current:
             self.stats.count("unchanged")
             return
+        if reread and not self.dry_run:
+            fresh = self.read_segments(user_id, records)
+            if fresh is None:
+                return
+            current, read_at = fresh, time.monotonic()
+            merged = apply_change(current, change, self.source)
+            if merged == current:
+                self.stats.count("unchanged")
+                return
         diff = diff_segments(current, merged, self.source)
         if self.dry_run:
             self.stats.count("would_write")
@@ -263,14 +369,15 @@ class SegmentWriter:
             self.client.put_segments(user_id, merged)
         except NotFoundError:
             self._not_applied(
-                user_id, entry, PROFILE_NOT_FOUND, "profile deleted before the write", skip=True
+                user_id, records, PROFILE_NOT_FOUND, "profile deleted before the write", skip=True
             )
             return
         except (AuthenticationError, ForbiddenError):
             raise
         except AlgoliaFatalError as exc:
-            self._not_applied(user_id, entry, API_REFUSED, describe_failure(exc))
+            self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
             return
+        self.stats.note_window(time.monotonic() - read_at)
         self.stats.count("writes")
         self._count_diff(diff)
         self.logger.debug(
@@ -282,6 +389,23 @@ class SegmentWriter:
         self.stats.count("segments_removed", len(diff.removed))
 
     def _not_applied(
-        self, user_id: str, entry: UserEntry, code: str, detail: str, *, skip: bool = False
+        self,
+        user_id: str,
+        records: list[tuple[dict[str, t.Any], str]],
+        code: str,
+        detail: str,
+        *,
+        skip: bool = False,
     ) -> None:
-        self.reject(code, detail, user_id=user_id, records=entry.records, skipped=skip)
+        self.reject(code, detail, user_id=user_id, records=records, skipped=skip)
+
+    def not_found(self, user_id: str, records: list[tuple[dict[str, t.Any], str]]) -> None:
+        """Count a mirror member whose profile the scan did not show (the plan logs the total)."""
+        self.reject(
+            PROFILE_NOT_FOUND,
+            "no Algolia profile",
+            user_id=user_id,
+            records=records,
+            skipped=True,
+            quiet=True,
+        )

@@ -121,3 +121,25 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def load_profiles(emu: EmulatorServer, segments_by_user: dict[str, list[tuple[str, str]]]) -> None:
+    """Replace the emulator's profiles at once (thousands in milliseconds, in-process only)."""
+    emu.emulator.store.replace_all(
+        {
+            "userID": user_id,
+            "lastUpdatedAt": STAMP,
+            "segments": [{"id": slug, "source": source} for slug, source in segments],
+        }
+        for user_id, segments in segments_by_user.items()
+    )
+
+
+def api_calls(emu: EmulatorServer) -> dict[str, t.Any]:
+    """Calls the target made, by kind: list pages, per-user GETs and PUTs."""
+    stats = emu.admin.stats()
+    return {
+        "list": stats["byRoute"].get("GET /2/users", 0),
+        "gets": stats["userGets"],
+        "puts": stats["userPuts"],
+    }

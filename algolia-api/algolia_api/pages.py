@@ -1,0 +1,46 @@
+"""One page of ``GET /2/users``: decoded once, and a bad body is a retriable failure.
+
+Both the tap's stream and the target's list scan read pages through
+:func:`decode_page`, so a 2xx answer that is cut short or garbled is retried
+the same way everywhere instead of crashing one plugin and not the other.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import msgspec
+import requests
+
+#: Most profiles one list call returns (the API's maximum ``limit``).
+MAX_PAGE_SIZE = 1000
+
+
+class Page(msgspec.Struct):
+    """One page of a list endpoint."""
+
+    #: Each profile as sent: callers check them one by one, so one odd
+    #: profile is skipped (the tap's profiles.build_record, the target's scan)
+    #: instead of failing the whole page.
+    users: list[t.Any]
+    nextPageToken: str | None = None
+
+
+_decode = msgspec.json.Decoder(Page).decode
+
+
+class MalformedResponseError(requests.exceptions.ContentDecodingError):
+    """A 2xx answer whose body is not the documented JSON (e.g. cut short).
+
+    A ContentDecodingError, so it is in algolia_api.RETRIABLE_EXCEPTIONS and
+    algolia_api.cli reports it as one line if retries run out.
+    """
+
+
+def decode_page(response: requests.Response) -> Page:
+    """The page in ``response``; raises MalformedResponseError for a bad body."""
+    try:
+        return _decode(response.content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
+        raise MalformedResponseError(msg) from None
