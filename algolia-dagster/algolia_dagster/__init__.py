@@ -1,0 +1,1 @@
+"""Dagster code location for the Meltano jobs and schedules in meltano.yml."""

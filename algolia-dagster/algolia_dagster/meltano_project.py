@@ -1,0 +1,195 @@
+"""What meltano.yml declares, read once: jobs, their tasks, schedules, and the
+state ID each extractor-loader pair will use.
+
+The rule: everything the Dagster code location exposes comes from meltano.yml
+(and the files its ``include_paths`` name), so a job or schedule added there
+appears in Dagster without a code change. Definitions load from the file alone,
+without starting Meltano or touching its system database, so a webserver or
+code server can load them even where the database is out of reach.
+
+Meltano's own conventions this mirrors (and the tests check against real
+Meltano): interval presets such as ``@hourly`` (``@once``/``@manual``/``@none``
+mean "no schedule"), and the state ID ``<environment>:<extractor>-to-<loader>``
+(``:<state_id_suffix>`` appended when the environment sets one).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# meltano/core/schedule.py: CRON_INTERVALS
+INTERVAL_PRESETS: Mapping[str, str | None] = {
+    "@once": None,
+    "@manual": None,
+    "@none": None,
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+class MeltanoProjectError(ValueError):
+    """meltano.yml declares something the Dagster code location cannot expose."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One entry of a job's ``tasks``: what ``meltano run`` gets as arguments."""
+
+    blocks: tuple[str, ...]
+    state_ids: tuple[str, ...]
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.blocks)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    job: str
+    interval: str
+    cron: str | None  # None: run on demand only (@once, @manual, @none)
+
+
+@dataclass(frozen=True)
+class MeltanoProject:
+    root: Path
+    environment: str
+    jobs: tuple[Job, ...]
+    schedules: tuple[Schedule, ...]
+
+
+def load_project(root: Path, environment: str | None = None) -> MeltanoProject:
+    """Read ``root/meltano.yml``; ``environment`` defaults to $MELTANO_ENVIRONMENT,
+    then to the file's ``default_environment``."""
+    main_file = root / "meltano.yml"
+    if not main_file.is_file():
+        raise MeltanoProjectError(
+            f"no meltano.yml in {root}: set MELTANO_PROJECT_ROOT to the Meltano project directory"
+        )
+    documents = [_read(main_file)]
+    for pattern in documents[0].get("include_paths") or []:
+        for path in sorted(glob.glob(str(root / pattern), recursive=True)):
+            documents.append(_read(Path(path)))
+
+    env_name = (
+        environment
+        or os.environ.get("MELTANO_ENVIRONMENT")
+        or documents[0].get("default_environment")
+    )
+    if not env_name:
+        raise MeltanoProjectError(
+            "no Meltano environment: set MELTANO_ENVIRONMENT or default_environment in meltano.yml "
+            "(state IDs, and so the per-state-ID concurrency pools, depend on it)"
+        )
+    environments = {e.get("name"): e for d in documents for e in d.get("environments") or []}
+    if env_name not in environments:
+        raise MeltanoProjectError(
+            f"Meltano environment {env_name!r} is not declared in meltano.yml "
+            f"(declared: {', '.join(sorted(map(str, environments))) or 'none'})"
+        )
+    suffix = environments[env_name].get("state_id_suffix")
+
+    plugins = [
+        (kind, p["name"])
+        for d in documents
+        for kind, entries in (d.get("plugins") or {}).items()
+        for p in entries or []
+    ]
+    extractors = {name for kind, name in plugins if kind == "extractors"}
+    loaders = {name for kind, name in plugins if kind == "loaders"}
+
+    def state_ids(blocks: tuple[str, ...]) -> tuple[str, ...]:
+        found, extractor = [], None
+        for block in blocks:
+            if block in extractors:
+                extractor = block
+            elif block in loaders and extractor is not None:
+                found.append(":".join(filter(None, [env_name, f"{extractor}-to-{block}", suffix])))
+                extractor = None
+        return tuple(found)
+
+    jobs = []
+    for d in documents:
+        for raw in d.get("jobs") or []:
+            tasks = tuple(
+                Task(blocks=blocks, state_ids=state_ids(blocks))
+                for blocks in _task_blocks(raw.get("tasks"), raw.get("name"))
+            )
+            jobs.append(Job(name=str(raw["name"]), tasks=tasks))
+    job_names = {j.name for j in jobs}
+
+    schedules = []
+    for d in documents:
+        for raw in d.get("schedules") or []:
+            schedules.append(_schedule(raw, job_names))
+    return MeltanoProject(
+        root=root,
+        environment=str(env_name),
+        jobs=tuple(jobs),
+        schedules=tuple(schedules),
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MeltanoProjectError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise MeltanoProjectError(f"{path} must hold a mapping at the top level")
+    return document
+
+
+def _task_blocks(tasks: Any, job: Any) -> list[tuple[str, ...]]:
+    """Meltano accepts a string, a list of strings, or a list of lists of names."""
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    if not isinstance(tasks, list) or not tasks:
+        raise MeltanoProjectError(f"Meltano job {job!r} has no tasks")
+    out = []
+    for task in tasks:
+        blocks = task.split() if isinstance(task, str) else [str(b) for b in task]
+        if not blocks:
+            raise MeltanoProjectError(f"Meltano job {job!r} has an empty task")
+        out.append(tuple(blocks))
+    return out
+
+
+def _schedule(raw: Mapping[str, Any], job_names: set[str]) -> Schedule:
+    name = raw.get("name")
+    if "job" not in raw:
+        raise MeltanoProjectError(
+            f"Meltano schedule {name!r} is an extractor/loader (ELT) schedule: only job "
+            "schedules become Dagster schedules; declare a job and schedule that instead"
+        )
+    if raw.get("env"):
+        # Those variables would silently be missing from Dagster runs.
+        raise MeltanoProjectError(
+            f"Meltano schedule {name!r} sets env: set those variables in the Dagster "
+            "deployment's environment instead (Dagster runs jobs, not `meltano schedule run`)"
+        )
+    job = str(raw["job"])
+    if job not in job_names:
+        raise MeltanoProjectError(f"Meltano schedule {name!r} names unknown job {job!r}")
+    interval = str(raw.get("interval") or "@manual").strip()
+    cron = INTERVAL_PRESETS.get(interval.lower(), interval)
+    return Schedule(name=str(name), job=job, interval=interval, cron=cron)
