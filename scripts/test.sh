@@ -24,9 +24,10 @@ ensure_postgres() {
 echo "==> setting up .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# algolia-dagster brings Dagster for its tests; no plugin depends on either.
 .venv/bin/python -m pip install -q \
     -e ./algolia-api -e ./algolia-emulator -e ./tap-algolia -e ./target-algolia \
-    -r requirements-dev.txt
+    -e ./algolia-dagster -r requirements-dev.txt
 
 ensure_postgres
 
@@ -35,6 +36,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy algolia-api/algolia_api algolia-emulator/algolia_emulator \
-    tap-algolia/tap_algolia target-algolia/target_algolia build-support
+    tap-algolia/tap_algolia target-algolia/target_algolia build-support \
+    algolia-dagster/algolia_dagster
 echo "==> pytest"
 .venv/bin/pytest "$@"

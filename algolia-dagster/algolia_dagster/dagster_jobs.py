@@ -72,7 +72,7 @@ def _task_op(task: Task, project: MeltanoProject, meltano_bin: str) -> dg.OpDefi
 
 def _job(job: Job, ops: dict[str, dg.OpDefinition], project: MeltanoProject) -> dg.JobDefinition:
     dependencies: dict[str, dict[str, dg.DependencyDefinition]] = {}
-    nodes = []
+    nodes: list[dg.OpDefinition] = []
     previous: str | None = None
     for task in job.tasks:
         op_def = ops[task.command]

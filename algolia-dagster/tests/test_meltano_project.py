@@ -1,0 +1,179 @@
+"""meltano.yml -> Dagster jobs and schedules, on small project files written here.
+
+The real meltano.yml, real Meltano and real runs are in tests/e2e/test_dagster_jobs.py.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from algolia_dagster.dagster_jobs import build_jobs_and_schedules
+from algolia_dagster.meltano_project import MeltanoProjectError, load_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLUGINS = """
+plugins:
+  extractors:
+  - {name: tap-a}
+  - {name: tap-a--two, inherit_from: tap-a}
+  loaders:
+  - {name: target-b}
+  utilities:
+  - {name: dbt}
+environments:
+- {name: dev}
+- {name: prod, state_id_suffix: blue}
+"""
+
+
+def project(tmp_path: Path, body: str, **files: str) -> Path:
+    (tmp_path / "meltano.yml").write_text(textwrap.dedent(body) + PLUGINS)
+    for name, text in files.items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    return tmp_path
+
+
+def test_state_ids_follow_meltanos_rule(tmp_path, monkeypatch):
+    monkeypatch.delenv("MELTANO_ENVIRONMENT", raising=False)
+    root = project(
+        tmp_path,
+        """
+        default_environment: dev
+        jobs:
+        - name: one
+          tasks:
+          - tap-a target-b
+          - [tap-a--two, target-b]
+          - dbt:run
+        """,
+    )
+    (job,) = load_project(root).jobs
+    assert [t.command for t in job.tasks] == ["tap-a target-b", "tap-a--two target-b", "dbt:run"]
+    assert [t.state_ids for t in job.tasks] == [
+        ("dev:tap-a-to-target-b",),
+        ("dev:tap-a--two-to-target-b",),
+        (),
+    ]
+    # MELTANO_ENVIRONMENT wins over default_environment; the suffix is appended.
+    monkeypatch.setenv("MELTANO_ENVIRONMENT", "prod")
+    (job,) = load_project(root).jobs
+    assert job.tasks[0].state_ids == ("prod:tap-a-to-target-b:blue",)
+
+    jobs, _ = build_jobs_and_schedules(load_project(root, "dev"), "meltano")
+    ops = {n.definition.tags["meltano/task"]: n for n in jobs[0].nodes}
+    assert {task: node.definition.pool for task, node in ops.items()} == {
+        "tap-a target-b": "dev:tap-a-to-target-b",
+        "tap-a--two target-b": "dev:tap-a--two-to-target-b",
+        "dbt:run": None,
+    }
+    # The tasks run in order, each after the previous one.
+    after = {
+        invocation.name: {d.node for d in inputs.values()}
+        for invocation, inputs in jobs[0].dependencies.items()
+    }
+    first, second, third = (
+        ops[t].name for t in ("tap-a target-b", "tap-a--two target-b", "dbt:run")
+    )
+    assert after == {second: {first}, third: {second}}
+
+
+def test_presets_cron_strings_and_manual_schedules(tmp_path):
+    root = project(
+        tmp_path,
+        """
+        default_environment: dev
+        jobs:
+        - {name: j1, tasks: [tap-a target-b]}
+        - {name: j2, tasks: [tap-a--two target-b]}
+        schedules:
+        - {name: hourly, interval: '@hourly', job: j1}
+        - {name: weekly, interval: '@WEEKLY', job: j1}
+        - {name: quarter, interval: '*/15 * * * *', job: j2}
+        - {name: by-hand, interval: '@manual', job: j2}
+        """,
+    )
+    _, schedules = build_jobs_and_schedules(load_project(root), "meltano")
+    assert {(s.name, s.job_name, s.cron_schedule) for s in schedules} == {
+        ("hourly", "j1", "0 * * * *"),
+        ("weekly", "j1", "0 0 * * 0"),
+        ("quarter", "j2", "*/15 * * * *"),
+    }
+
+
+def test_jobs_and_schedules_of_included_files(tmp_path):
+    root = project(
+        tmp_path,
+        """
+        default_environment: dev
+        include_paths: ['./extra-*.yml']
+        jobs:
+        - {name: main-job, tasks: [tap-a target-b]}
+        """,
+        **{
+            "extra-app.yml": """
+            jobs:
+            - {name: extra-job, tasks: [tap-a--two target-b]}
+            schedules:
+            - {name: extra-hourly, interval: '@hourly', job: extra-job}
+            """
+        },
+    )
+    jobs, schedules = build_jobs_and_schedules(load_project(root), "meltano")
+    assert sorted(j.name for j in jobs) == ["extra_job", "main_job"]
+    assert [s.name for s in schedules] == ["extra_hourly"]
+
+
+def test_a_job_added_to_this_projects_meltano_yml_appears(tmp_path):
+    # The project's own file plus an included one with a new job and its schedule.
+    extra = tmp_path / "extra.yml"
+    extra.write_text(
+        "jobs:\n- name: import-users-brand-x\n  tasks: [tap-algolia target-postgres]\n"
+        "schedules:\n- {name: import-users-brand-x-daily, interval: '@daily', "
+        "job: import-users-brand-x}\n"
+    )
+    main = (ROOT / "meltano.yml").read_text() + "\ninclude_paths: ['./extra.yml']\n"
+    (tmp_path / "meltano.yml").write_text(main)
+    jobs, schedules = build_jobs_and_schedules(load_project(tmp_path, "dev"), "meltano")
+    assert "import_users_brand_x" in {j.name for j in jobs}
+    (daily,) = [s for s in schedules if s.name == "import_users_brand_x_daily"]
+    assert (daily.job_name, daily.cron_schedule) == ("import_users_brand_x", "0 0 * * *")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "jobs: [{name: j, tasks: [tap-a target-b]}]\nschedules: [{name: s, interval: '@daily', "
+            "job: j, env: {X: '1'}}]",
+            "sets env",
+        ),
+        ("schedules: [{name: s, interval: '@daily', extractor: tap-a, loader: target-b}]", "ELT"),
+        ("schedules: [{name: s, interval: '@daily', job: nope}]", "unknown job"),
+        (
+            "jobs: [{name: j, tasks: [tap-a target-b]}]\nschedules: [{name: s, interval: "
+            "'every hour', job: j}]",
+            "not a five-field cron",
+        ),
+        ("jobs: [{name: j, tasks: [tap-a target-b tap-a--two target-b]}]", "split it"),
+        (
+            "jobs: [{name: a-b, tasks: [tap-a target-b]}, {name: a_b, tasks: [tap-a target-b]}]",
+            "clash",
+        ),
+    ],
+)
+def test_what_cannot_be_exposed_is_refused_with_a_reason(tmp_path, body, message):
+    root = project(tmp_path, "default_environment: dev\n" + body + "\n")
+    with pytest.raises(MeltanoProjectError, match=message):
+        build_jobs_and_schedules(load_project(root), "meltano")
+
+
+def test_an_unknown_environment_is_refused(tmp_path):
+    root = project(tmp_path, "default_environment: staging\n")
+    with pytest.raises(MeltanoProjectError, match="'staging' is not declared"):
+        load_project(root)
+    with pytest.raises(MeltanoProjectError, match=r"no meltano\.yml"):
+        load_project(tmp_path / "elsewhere")
