@@ -1,8 +1,8 @@
 """Where the Meltano project and the Meltano executable are, from the environment.
 
 - MELTANO_PROJECT_ROOT: the directory holding meltano.yml. Default: the
-  checkout this package lives in (an editable install), else the working
-  directory.
+  checkout this package lives in (an editable install), else the nearest
+  directory holding meltano.yml from the working directory up.
 - MELTANO_BIN: Meltano's executable. Default: ``.venv-meltano/bin/meltano`` in
   the project (what scripts/setup-meltano.sh creates), else ``meltano`` on PATH.
 - MELTANO_ENVIRONMENT: the Meltano environment runs use (default: the file's
@@ -27,7 +27,8 @@ def project_root() -> Path:
         return Path(explicit).expanduser().resolve()
     if (_CHECKOUT / "meltano.yml").is_file():
         return _CHECKOUT
-    return Path.cwd()
+    here = Path.cwd()
+    return next((d for d in (here, *here.parents) if (d / "meltano.yml").is_file()), here)
 
 
 def meltano_bin(root: Path) -> str:

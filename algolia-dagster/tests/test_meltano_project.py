@@ -5,6 +5,7 @@ The real meltano.yml, real Meltano and real runs are in tests/e2e/test_dagster_j
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -177,3 +178,23 @@ def test_an_unknown_environment_is_refused(tmp_path):
         load_project(root)
     with pytest.raises(MeltanoProjectError, match=r"no meltano\.yml"):
         load_project(tmp_path / "elsewhere")
+
+
+def test_project_root_and_meltano_from_the_environment_or_the_checkout(tmp_path, monkeypatch):
+    from algolia_dagster import settings
+
+    monkeypatch.delenv("MELTANO_PROJECT_ROOT", raising=False)
+    monkeypatch.delenv("MELTANO_BIN", raising=False)
+    assert settings.project_root() == ROOT  # the editable checkout
+    assert settings.meltano_bin(tmp_path) in (shutil.which("meltano"), "meltano")
+    monkeypatch.setenv("MELTANO_PROJECT_ROOT", str(tmp_path))
+    monkeypatch.setenv("MELTANO_BIN", "/opt/meltano/bin/meltano")
+    assert settings.project_root() == tmp_path.resolve()
+    assert settings.meltano_bin(tmp_path) == "/opt/meltano/bin/meltano"
+    # Installed from a wheel: the nearest meltano.yml from the working directory up.
+    monkeypatch.delenv("MELTANO_PROJECT_ROOT")
+    monkeypatch.setattr(settings, "_CHECKOUT", tmp_path / "site-packages")
+    (tmp_path / "meltano.yml").write_text("{}")
+    (tmp_path / "orchestrate").mkdir()
+    monkeypatch.chdir(tmp_path / "orchestrate")
+    assert settings.project_root() == tmp_path
