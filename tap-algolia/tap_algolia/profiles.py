@@ -22,6 +22,7 @@ import math
 import typing as t
 
 from algolia_api.timestamps import canonical_timestamp
+from tap_algolia.json_kinds import json_kind
 
 if t.TYPE_CHECKING:
     from collections import Counter
@@ -96,7 +97,7 @@ SCORE_FROM_STRING = "affinity score sent as a numeric string"
 
 def _timestamp(value: t.Any, what: str) -> str:
     if not isinstance(value, str):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        kind = "missing" if value is None else f"{json_kind(value)}, not a string"
         msg = f"{what} is {kind}"
         raise UnrepresentableProfile(msg)
     try:
@@ -109,7 +110,7 @@ def _timestamp(value: t.Any, what: str) -> str:
 def _text(value: t.Any, what: str) -> None:
     """A field the schema declares a string or null."""
     if value is not None and not isinstance(value, str):
-        msg = f"{what} is a {type(value).__name__}, not a string"
+        msg = f"{what} is {json_kind(value)}, not a string"
         raise UnrepresentableProfile(msg)
 
 
@@ -135,7 +136,7 @@ def _checked_list(user: dict[str, t.Any], key: str) -> list[t.Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        msg = f"{key} is a {type(value).__name__}, not a list"
+        msg = f"{key} is {json_kind(value)}, not a list"
         raise UnrepresentableProfile(msg)
     return value
 
@@ -146,7 +147,7 @@ def _check_affinities(
     """Check each affinity against the schema; read scores, canonicalise stamps in place."""
     for affinity in affinities:
         if not isinstance(affinity, dict):
-            msg = f"an affinity is a {type(affinity).__name__}, not an object"
+            msg = f"an affinity is {json_kind(affinity)}, not an object"
             raise UnrepresentableProfile(msg)
         _text(affinity.get("name"), "affinity name")
         _text(affinity.get("value"), "affinity value")
@@ -169,7 +170,7 @@ def _check_segments(segments: list[t.Any]) -> None:
     """Segments are ``{id, source}`` objects with non-empty strings (segments contract)."""
     for segment in segments:
         if not isinstance(segment, dict):
-            msg = f"a segment is a {type(segment).__name__}, not an {{id, source}} object"
+            msg = f"a segment is {json_kind(segment)}, not an {{id, source}} object"
             raise UnrepresentableProfile(msg)
         for key in ("id", "source"):
             value = segment.get(key)
@@ -217,7 +218,7 @@ def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = N
     scores read from strings are rewritten in place.
     """
     if not isinstance(user, dict):
-        msg = f"the profile is a {type(user).__name__}, not an object"
+        msg = f"the profile is {json_kind(user)}, not an object"
         raise UnrepresentableProfile(msg)
     user_id = user.get("userID")
     if not isinstance(user_id, str) or not user_id:

@@ -13,6 +13,7 @@ import json
 import typing as t
 
 from algolia_api.timestamps import parse_timestamp
+from tap_algolia.json_kinds import json_kind
 
 FIX = (
     "fix the file, or clear the stored state to import every profile again "
@@ -36,7 +37,7 @@ def parse_state_text(text: str) -> dict[str, t.Any]:
 
 
 def _kind(value: t.Any) -> str:
-    return "null" if value is None else f"a {type(value).__name__} ({json.dumps(value)[:60]})"
+    return "null" if value is None else f"{json_kind(value)} ({json.dumps(value)[:60]})"
 
 
 def check_state(state: t.Any, replication_key: str = "lastUpdatedAt") -> None:

@@ -34,7 +34,11 @@ def _affinity(**changes: t.Any) -> list[dict[str, t.Any]]:
 
 SKIPPED = [
     Odd("lastUpdatedAt is a word", {"lastUpdatedAt": "yesterday"}, "lastUpdatedAt 'yesterday'"),
-    Odd("lastUpdatedAt is a number", {"lastUpdatedAt": 1700000000}, "lastUpdatedAt is a int"),
+    Odd(
+        "lastUpdatedAt is a number",
+        {"lastUpdatedAt": 1700000000},
+        "lastUpdatedAt is a number, not a string",
+    ),
     Odd(
         "lastUpdatedAt out of range, canonical spelling",
         {"lastUpdatedAt": "2026-13-45T99:99:99.000000Z"},
@@ -48,17 +52,31 @@ SKIPPED = [
         {"affinities": _affinity(lastUpdatedAt="nope")},
         "affinity lastUpdatedAt 'nope'",
     ),
-    Odd("affinities an object", {"affinities": {"brand": "Nike"}}, "affinities is a dict"),
     Odd(
-        "affinity name a list", {"affinities": _affinity(name=["brand"])}, "affinity name is a list"
+        "affinities an object",
+        {"affinities": {"brand": "Nike"}},
+        "affinities is an object, not a list",
+    ),
+    Odd(
+        "affinity name a list",
+        {"affinities": _affinity(name=["brand"])},
+        "affinity name is a list, not a string",
     ),
     Odd("affinity score a word", {"affinities": _affinity(score="high")}, "score 'high'"),
     Odd("affinity score a boolean", {"affinities": _affinity(score=True)}, "score True"),
-    Odd("affinity a string", {"affinities": ["brand:Nike"]}, "an affinity is a str"),
-    Odd("segments a string", {"segments": "vip"}, "segments is a str"),
-    Odd("segments a list of strings", {"segments": ["vip"]}, "a segment is a str"),
+    Odd(
+        "affinity a string",
+        {"affinities": ["brand:Nike"]},
+        "an affinity is a string, not an object",
+    ),
+    Odd("segments a string", {"segments": "vip"}, "segments is a string, not a list"),
+    Odd(
+        "segments a list of strings",
+        {"segments": ["vip"]},
+        "a segment is a string, not an {id, source} object",
+    ),
     Odd("segment without a source", {"segments": [{"id": "vip"}]}, "segment's source is None"),
-    Odd("type a number", {"type": 3}, "type is a int"),
+    Odd("type a number", {"type": 3}, "type is a number, not a string"),
 ]
 
 
