@@ -1,7 +1,7 @@
 """Set the one release version in every place that states it.
 
 Rule: every distribution of this repository (singer-algolia-api,
-algolia-emulator, tap-algolia, target-algolia) carries the same version, and so do
+algolia-emulator, tap-algolia, target-algolia, algolia-dagster) carries the same version, and so do
 the two constants that repeat it at run time. tests/packaging/test_distributions.py
 fails if the built distributions differ. Usage (docs/release.md)::
 
@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DISTRIBUTIONS = ("algolia-api", "algolia-emulator", "tap-algolia", "target-algolia")
+DISTRIBUTIONS = (
+    "algolia-api",
+    "algolia-emulator",
+    "tap-algolia",
+    "target-algolia",
+    "algolia-dagster",
+)
 
 
 def _line(name: str) -> re.Pattern[str]:

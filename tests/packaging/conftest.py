@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = ("algolia-api", "algolia-emulator", "tap-algolia", "target-algolia")
+DISTRIBUTIONS = (
+    "algolia-api",
+    "algolia-emulator",
+    "tap-algolia",
+    "target-algolia",
+    "algolia-dagster",
+)
 
 
 @pytest.fixture(scope="session")

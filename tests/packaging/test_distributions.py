@@ -2,7 +2,7 @@
 
 Built here exactly as for a release (docs/release.md): ``python -m build`` makes
 the sdist, then the wheel *from the sdist*, so a file missing from the sdist
-breaks the wheel. Then, for all four distributions:
+breaks the wheel. Then, for every distribution:
 
 - ``twine check --strict``: the metadata and the README render on PyPI;
 - the wheel holds the package and its dist-info and nothing else; the sdist the
@@ -33,6 +33,7 @@ PACKAGES = {
     "algolia-emulator": ("algolia-emulator", "algolia_emulator"),
     "tap-algolia": ("tap-algolia", "tap_algolia"),
     "target-algolia": ("target-algolia", "target_algolia"),
+    "algolia-dagster": ("algolia-dagster", "algolia_dagster"),
 }
 PLUGINS = ("tap-algolia", "target-algolia")
 SHARED_SOURCE = ROOT / "algolia-api" / "algolia_api"
@@ -59,6 +60,11 @@ def requirement_names(metadata: email.message.Message) -> set[str]:
         for r in metadata.get_all("Requires-Dist") or []
         if "extra ==" not in r
     }
+
+
+def test_every_distribution_is_checked() -> None:
+    """A new distribution in the repository must join these checks (and set_version)."""
+    assert {p.parent.name for p in ROOT.glob("*/pyproject.toml")} == set(PACKAGES)
 
 
 def test_twine_check_strict(dist: Path) -> None:
@@ -97,6 +103,8 @@ def test_contents_are_the_package_only(dist: Path, directory: str) -> None:
     allowed_top = {package, "README.md", "pyproject.toml", "PKG-INFO", ".gitignore"}
     if directory in PLUGINS:
         allowed_top |= {"hatch_build.py", "vendor"}
+    if directory == "algolia-dagster":
+        allowed_top.add("dagster.yaml")  # the instance settings docs/dagster.md copies
     assert {m.split("/")[0] for m in members} <= allowed_top, sorted(members)
     assert {m for m in members if m.startswith(package + "/")} == source_modules
 

@@ -29,7 +29,10 @@ def test_set_version_changes_exactly_the_version_lines(tmp_path: Path) -> None:
 
     tool.set_version("9.8.7rc1", root=tmp_path)
 
-    assert len(tool.PLACES) == 6
+    # Every distribution of the repository, and the two constants.
+    distributions = {p.parent.name for p in ROOT.glob("*/pyproject.toml")}
+    assert {place.split("/")[0] for place, _ in tool.PLACES} == distributions
+    assert len(tool.PLACES) == len(distributions) + 2
     for place, _ in tool.PLACES:
         before = (ROOT / place).read_text().splitlines()
         after = (tmp_path / place).read_text().splitlines()
