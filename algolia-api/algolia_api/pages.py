@@ -27,6 +27,10 @@ class Page(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(Page).decode
+# msgspec refuses a number beyond float range (1e400) as a ValidationError. A
+# page is decoded again with this slower decoder only then: the number becomes
+# inf, and the one profile holding it is the caller's to refuse, not the page.
+_decode_wide = msgspec.json.Decoder(Page, float_hook=float).decode
 
 
 class MalformedResponseError(requests.exceptions.ContentDecodingError):
@@ -40,7 +44,12 @@ class MalformedResponseError(requests.exceptions.ContentDecodingError):
 def decode_page(response: requests.Response) -> Page:
     """The page in ``response``; raises MalformedResponseError for a bad body."""
     try:
-        return _decode(response.content)
+        try:
+            return _decode(response.content)
+        except msgspec.ValidationError as exc:
+            if "out of range" not in str(exc):
+                raise
+            return _decode_wide(response.content)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
         raise MalformedResponseError(msg) from None

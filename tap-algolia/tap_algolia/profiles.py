@@ -109,9 +109,8 @@ def _timestamp(value: t.Any, what: str) -> str:
 
 def _text(value: t.Any, what: str) -> None:
     """A field the schema declares a string or null."""
-    if value is not None and not isinstance(value, str):
-        msg = f"{what} is {json_kind(value)}, not a string"
-        raise UnrepresentableProfile(msg)
+    if value is not None and type(value) is not str:
+        raise _not_text(value, what)
 
 
 def _score(value: t.Any, notes: Counter[str] | None) -> float | int | None:
@@ -133,80 +132,108 @@ def _score(value: t.Any, notes: Counter[str] | None) -> float | int | None:
 
 def _checked_list(user: dict[str, t.Any], key: str) -> list[t.Any]:
     value = user.get(key)
+    if type(value) is list:
+        return value
     if value is None:
         return []
-    if not isinstance(value, list):
-        msg = f"{key} is {json_kind(value)}, not a list"
-        raise UnrepresentableProfile(msg)
-    return value
+    msg = f"{key} is {json_kind(value)}, not a list"
+    raise UnrepresentableProfile(msg)
+
+
+def _not_text(value: t.Any, what: str) -> UnrepresentableProfile:
+    return UnrepresentableProfile(f"{what} is {json_kind(value)}, not a string")
 
 
 def _check_affinities(
     affinities: list[t.Any], *, canonical_stamps: bool, notes: Counter[str] | None
 ) -> None:
-    """Check each affinity against the schema; read scores, canonicalise stamps in place."""
+    """Check each affinity against the schema; read scores, canonicalise stamps in place.
+
+    Runs for every affinity of every profile, so the common, valid case is a
+    few type comparisons (JSON gives exact types: no subclass can occur).
+    """
     for affinity in affinities:
-        if not isinstance(affinity, dict):
+        if type(affinity) is not dict:
             msg = f"an affinity is {json_kind(affinity)}, not an object"
             raise UnrepresentableProfile(msg)
-        _text(affinity.get("name"), "affinity name")
-        _text(affinity.get("value"), "affinity value")
+        name = affinity.get("name")
+        if name is not None and type(name) is not str:
+            raise _not_text(name, "affinity name")
+        value = affinity.get("value")
+        if value is not None and type(value) is not str:
+            raise _not_text(value, "affinity value")
         score = affinity.get("score")
-        if type(score) is not int and type(score) is not float and score is not None:
+        if type(score) is float:
+            if score - score != 0:  # inf (1e400 on the wire): not a JSON number
+                msg = f"affinity score {score!r} is out of range"
+                raise UnrepresentableProfile(msg)
+        elif type(score) is not int and score is not None:
             affinity["score"] = _score(score, notes)
         indices = affinity.get("indices")
-        if indices is not None and not (
-            isinstance(indices, list) and all(isinstance(index, str) for index in indices)
-        ):
-            msg = "affinity indices are not a list of strings"
-            raise UnrepresentableProfile(msg)
+        if indices is not None:
+            if type(indices) is not list:
+                raise _not_list_of_text("affinity indices")
+            for index in indices:
+                if type(index) is not str:
+                    raise _not_list_of_text("affinity indices")
         if canonical_stamps:
             stamp = affinity.get("lastUpdatedAt")
             if stamp is not None:
                 affinity["lastUpdatedAt"] = _timestamp(stamp, "affinity lastUpdatedAt")
 
 
+def _not_list_of_text(what: str) -> UnrepresentableProfile:
+    return UnrepresentableProfile(f"{what} are not a list of strings")
+
+
 def _check_segments(segments: list[t.Any]) -> None:
     """Segments are ``{id, source}`` objects with non-empty strings (segments contract)."""
     for segment in segments:
-        if not isinstance(segment, dict):
+        if type(segment) is not dict:
             msg = f"a segment is {json_kind(segment)}, not an {{id, source}} object"
             raise UnrepresentableProfile(msg)
-        for key in ("id", "source"):
-            value = segment.get(key)
-            if not isinstance(value, str) or not value:
-                msg = f"a segment's {key} is {value!r}, not a non-empty string"
-                raise UnrepresentableProfile(msg)
+        segment_id = segment.get("id")
+        if type(segment_id) is not str or not segment_id:
+            raise _not_segment_text("id", segment_id)
+        source = segment.get("source")
+        if type(source) is not str or not source:
+            raise _not_segment_text("source", source)
+
+
+def _not_segment_text(key: str, value: t.Any) -> UnrepresentableProfile:
+    return UnrepresentableProfile(f"a segment's {key} is {value!r}, not a non-empty string")
 
 
 def _best_scores(
     affinities: list[dict[str, t.Any]],
-) -> tuple[dict[str, None], dict[str, t.Any], dict[str, None], dict[str, t.Any]]:
-    """Affinity names and values in first-seen order, and the highest score of each.
+) -> tuple[dict[str, t.Any], dict[str, t.Any], bool]:
+    """Highest score per affinity name and per affinity value, in first-seen order.
 
-    A name or value seen only without a score is listed but has no score.
+    A name or value seen only without a score maps to None; the flag says
+    whether any does (the score maps then leave it out: their values are numbers).
     """
-    names: dict[str, None] = {}
-    values: dict[str, None] = {}
     by_name: dict[str, t.Any] = {}
     by_value: dict[str, t.Any] = {}
+    unscored = False
     for affinity in affinities:
         score = affinity.get("score")
+        if score is None:
+            unscored = True
         name = affinity.get("name")
         if name is not None:
-            names[name] = None
-            if score is not None:
-                best = by_name.get(name)
-                if best is None or score > best:
-                    by_name[name] = score
+            best = by_name.get(name)
+            if best is None or (score is not None and score > best):
+                by_name[name] = score
         value = affinity.get("value")
         if value is not None:
-            values[value] = None
-            if score is not None:
-                best = by_value.get(value)
-                if best is None or score > best:
-                    by_value[value] = score
-    return names, by_name, values, by_value
+            best = by_value.get(value)
+            if best is None or (score is not None and score > best):
+                by_value[value] = score
+    return by_name, by_value, unscored
+
+
+def _scored(best: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {key: score for key, score in best.items() if score is not None}
 
 
 def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = None) -> Record:
@@ -217,11 +244,11 @@ def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = N
     ``user`` are reused, not copied; the affinities' ``lastUpdatedAt`` and
     scores read from strings are rewritten in place.
     """
-    if not isinstance(user, dict):
+    if type(user) is not dict:
         msg = f"the profile is {json_kind(user)}, not an object"
         raise UnrepresentableProfile(msg)
     user_id = user.get("userID")
-    if not isinstance(user_id, str) or not user_id:
+    if type(user_id) is not str or not user_id:
         msg = f"userID is {user_id!r}, not a non-empty string"
         raise UnrepresentableProfile(msg)
     updated = _timestamp(user.get("lastUpdatedAt"), "lastUpdatedAt")
@@ -249,16 +276,16 @@ def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = N
     if shape.profile_type:
         record["algolia_user_type"] = user.get("type")
     if shape.profile_affinities:
-        names, by_name, values, by_value = _best_scores(affinities)
+        by_name, by_value, unscored = _best_scores(affinities)
         fields = shape.fields
         if "algolia_affinities_name" in fields:
-            record["algolia_affinities_name"] = list(names)
+            record["algolia_affinities_name"] = list(by_name)
         if "algolia_affinities_value" in fields:
-            record["algolia_affinities_value"] = list(values)
+            record["algolia_affinities_value"] = list(by_value)
         if "algolia_affinities_name_score" in fields:
-            record["algolia_affinities_name_score"] = by_name
+            record["algolia_affinities_name_score"] = _scored(by_name) if unscored else by_name
         if "algolia_affinities_value_score" in fields:
-            record["algolia_affinities_value_score"] = by_value
+            record["algolia_affinities_value_score"] = _scored(by_value) if unscored else by_value
     if shape.profile_segment_ids:
         record["algolia_segment_ids"] = [segment.get("id") for segment in segments]
     if shape.profile_segment_sources:

@@ -38,7 +38,7 @@ def good_profile(user_id: str) -> dict[str, t.Any]:
 
 
 def serve_as_is(server: EmulatorServer, slot: str, body: t.Any) -> None:
-    """Make ``GET /2/users`` answer ``body`` verbatim, in ``slot``'s place in userID order.
+    """Make ``GET /2/users`` answer ``body`` (a value, or raw bytes) in ``slot``'s place.
 
     White-box: the emulator's admin API refuses profiles it could not serve
     (by design), so a valid placeholder is stored and its serialized form,
@@ -48,7 +48,7 @@ def serve_as_is(server: EmulatorServer, slot: str, body: t.Any) -> None:
     store = server.emulator.store
     store.upsert({**good_profile(slot), "lastUpdatedAt": GOOD_STAMP})
     with store.lock:
-        store._records[slot].blob = json.dumps(body).encode()
+        store._records[slot].blob = body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
 def schema_of(messages: list[dict[str, t.Any]], stream: str = "users") -> dict[str, t.Any]:

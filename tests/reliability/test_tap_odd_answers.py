@@ -8,6 +8,7 @@ its userID and the reason in one warning line and in the end-of-run summary.
 
 from __future__ import annotations
 
+import json
 import typing as t
 from dataclasses import dataclass
 
@@ -150,3 +151,20 @@ def test_odd_values_in_deselected_fields_cost_nothing(emu: EmulatorServer, tmp_p
     assert run.returncode == 0, run.stderr[-3000:]
     assert tap_kit.assert_records_match_schema(run.messages) == 3
     assert not tap_kit.log_lines(run.stderr, "Skipped")
+
+
+def test_a_score_beyond_float_range_costs_one_profile_not_the_page(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    # 1e400 is valid JSON but no float: it used to make the whole page
+    # "malformed", retried until the sync failed, every hour.
+    raw = json.dumps(_odd_profile({"affinities": _affinity(score=12345)})).replace("12345", "1e400")
+    _serve(emu, raw.encode())
+    run = kit.run_tap(kit.tap_config(emu), tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert tap_kit.assert_records_match_schema(run.messages) == 2
+    skips = tap_kit.log_lines(run.stderr, "Skipped profile")
+    assert len(skips) == 1
+    assert "userID='odd'" in skips[0]
+    assert "affinity score inf is out of range" in skips[0]
+    assert emu.admin.stats()["total"] == 1  # no retry
