@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     png = None
     if not args.no_chart and not smoke:
         png = report.chart(json_path, out / "benchmarks.png")
+    if png is None and args.only and not smoke and (out / "benchmarks.png").exists():
+        png = str(out / "benchmarks.png")  # a partial run without the chart tools keeps it
     (out / "benchmarks.md").write_text(report.markdown(results, Path(png).name if png else None))
     log(f"wrote {out / 'benchmarks.md'} and {json_path}" + (f" and {png}" if png else ""))
     for v in results["verdicts"]:
