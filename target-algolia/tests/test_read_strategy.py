@@ -190,3 +190,24 @@ def test_auto_gives_up_the_scan_when_per_user_reads_are_cheaper(
     assert calls["list"] == 3 + 1
     assert calls["gets"] == {"u04990": 1, "u04991": 1, "u04992": 1}
     assert len(calls["puts"]) == 3
+
+
+def test_list_scan_and_its_writes_share_the_paced_budget(
+    emulator_factory: t.Callable[..., EmulatorServer],
+) -> None:
+    # A small server-side limit: every page and PUT waits for the window the
+    # emulator reports, as every other call does; nothing is lost to a 429.
+    emu = emulator_factory(users=0, rate_limit=15, rate_window=1)
+    load_profiles(emu, profiles(3000))
+    changed = [f"u{i:05d}" for i in range(0, 3000, 100)]  # 30 users over 3 pages
+    run = run_in_process(
+        base_config(emu, read_strategy="list_scan"),
+        [schema(), *(event(user, "vip") for user in changed), state(9)],
+    )
+    assert run.error is None
+    assert all(segments_of(emu, user) == [("vip", M)] for user in changed)
+    calls = api_calls(emu)
+    assert calls["list"] == 3 + 1
+    assert sum(calls["puts"].values()) == len(changed)
+    assert run.states == [{"bookmark": 9}]
+    assert run.target.stats.scan_pages == 3
