@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import subprocess
+import time
 import typing as t
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 from target_kit import (
+    CLI,
     api_calls,
     base_config,
     load_profiles,
@@ -17,6 +21,7 @@ from target_kit import (
     schema,
     segments_of,
     state,
+    to_lines,
 )
 
 from algolia_api import ServerError
@@ -400,3 +405,39 @@ def test_entry_only_trigger_never_removes(app: EmulatorServer) -> None:
     run = run_in_process(config, [schema(S), *current_members(7), activate(7)])
     assert run.error is None
     assert_added_only(app)
+
+
+def test_sigterm_before_the_end_of_input_applies_nothing_and_emits_no_state(
+    app: EmulatorServer, tmp_path: Path
+) -> None:
+    # Even a proven membership is not applied on a stop signal: the plan runs
+    # only at the end of the input, and a signal is not one.
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(mirror_config(app)))
+    proc = subprocess.Popen(
+        [CLI, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(to_lines([schema(S), *current_members(7), activate(7), state(1)]))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    while app.admin.stats()["total"] < 1:  # the key check: the records are being read
+        assert time.monotonic() < deadline, "the target never started"
+        time.sleep(0.02)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert out == ""
+    assert api_calls(app)["puts"] == {}
+    assert segments_of(app, "bob") == [("vip", M), ("vip", "crm"), ("other", M)]
+    # The rerun with the whole input converges.
+    run = run_in_process(
+        mirror_config(app), [schema(S), *current_members(7), activate(7), state(1)]
+    )
+    assert run.error is None
+    assert_removed(app)
+    assert run.states == [{"bookmark": 1}]
