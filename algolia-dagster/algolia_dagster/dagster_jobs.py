@@ -5,11 +5,14 @@
   run <task>`` through Dagster Pipes (see pipes_meltano.py).
 - One Dagster schedule per Meltano job schedule with the same cron string, in
   UTC, running by default (as the schedules in meltano.yml are meant to).
-- Each op is in the Dagster concurrency pool named after its task's state ID
-  (``dev:tap-algolia-to-target-jsonl``). With the pool limit at 1 (the shipped
-  dagster.yaml sets ``concurrency.pools.default_limit: 1``), two runs that would
-  write the same state never execute at the same time, on any worker of the
-  instance, while pipelines of different applications run side by side.
+- Each op is in the Dagster concurrency pool meltano_project.py names for its
+  task: the state ID (``dev:tap-algolia-to-target-jsonl``), or for a writer to
+  Algolia, its application (``dev:algolia-writes:target-algolia``). With the
+  pool limit at 1 (the shipped dagster.yaml sets
+  ``concurrency.pools.default_limit: 1``), two runs that would write the same
+  state, or the same application's segments, never execute at the same time on
+  any worker of the instance, while pipelines of different applications run
+  side by side.
 - Nothing secret goes through Dagster: the ops take no config, and Meltano and
   the plugins read credentials from the environment of the process running
   the step.
@@ -39,13 +42,13 @@ def _task_op(task: Task, project: MeltanoProject, meltano_bin: str) -> dg.OpDefi
             f"task {task.command!r} holds {len(task.state_ids)} extractor-loader pairs: split it "
             "into one task per pair, so each can be kept from overlapping with its own state ID"
         )
-    pool = task.state_ids[0] if task.state_ids else None
+    pool = task.pool
     args = [meltano_bin, f"--environment={project.environment}", "run", *task.blocks]
 
     @dg.op(
         name=dagster_name(task.command),
         description=f"`meltano --environment={project.environment} run {task.command}`"
-        + (f" (state ID {pool})" if pool else ""),
+        + (f" (state ID {', '.join(task.state_ids)}; pool {pool})" if pool else ""),
         ins={"after": dg.In(dg.Nothing)},
         out=dg.Out(dg.Nothing),
         pool=pool,

@@ -11,6 +11,21 @@ Meltano's own conventions this mirrors (and the tests check against real
 Meltano): interval presets such as ``@hourly`` (``@once``/``@manual``/``@none``
 mean "no schedule"), and the state ID ``<environment>:<extractor>-to-<loader>``
 (``:<state_id_suffix>`` appended when the environment sets one).
+
+Each task also gets the name of the concurrency pool that keeps it from
+overlapping with what must not run at the same time:
+
+- a task that writes to Algolia (its loader is a ``target_algolia`` plugin or an
+  ``inherit_from`` instance of one) shares one pool with every other writer to
+  the same application, ``<environment>:algolia-writes:<plugin>``, where
+  ``<plugin>`` is the nearest plugin up the ``inherit_from`` chain that sets
+  ``app_id``. Segment writes are a read then a whole-list replace with no
+  conditional write, so two writers to one application at once could undo
+  each other's changes to a profile (and would split its 500 calls a minute);
+- any other task is in the pool named after its state ID.
+
+Either way two runs of one state ID never overlap: one state ID has one loader,
+so one application.
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ class Task:
 
     blocks: tuple[str, ...]
     state_ids: tuple[str, ...]
+    pool: str | None = None
 
     @property
     def command(self) -> str:
@@ -109,13 +125,39 @@ def load_project(root: Path, environment: str | None = None) -> MeltanoProject:
     suffix = environments[env_name].get("state_id_suffix")
 
     plugins = [
-        (kind, p["name"])
+        (kind, p)
         for d in documents
         for kind, entries in (d.get("plugins") or {}).items()
         for p in entries or []
     ]
-    extractors = {name for kind, name in plugins if kind == "extractors"}
-    loaders = {name for kind, name in plugins if kind == "loaders"}
+    extractors = {p["name"] for kind, p in plugins if kind == "extractors"}
+    loaders = {p["name"]: p for kind, p in plugins if kind == "loaders"}
+    env_config = {
+        p.get("name"): p.get("config") or {}
+        for entries in ((environments[env_name].get("config") or {}).get("plugins") or {}).values()
+        for p in entries or []
+    }
+
+    def algolia_application(loader: str) -> str | None:
+        """The plugin whose app_id this Algolia loader uses; None if not an Algolia loader."""
+        chain, name = [], loader
+        while name in loaders and name not in chain:
+            chain.append(name)
+            name = loaders[name].get("inherit_from")
+        if not chain or loaders[chain[-1]].get("namespace") != "target_algolia":
+            return None
+        for plugin in chain:
+            if "app_id" in env_config.get(plugin, {}) or "app_id" in (
+                loaders[plugin].get("config") or {}
+            ):
+                return plugin
+        return chain[-1]
+
+    def pool(blocks: tuple[str, ...], ids: tuple[str, ...]) -> str | None:
+        writers = {a for b in blocks if b in loaders and (a := algolia_application(b))}
+        if len(writers) == 1 and len(ids) <= 1:
+            return f"{env_name}:algolia-writes:{writers.pop()}"
+        return ids[0] if len(ids) == 1 else None
 
     def state_ids(blocks: tuple[str, ...]) -> tuple[str, ...]:
         found, extractor = [], None
@@ -131,7 +173,7 @@ def load_project(root: Path, environment: str | None = None) -> MeltanoProject:
     for d in documents:
         for raw in d.get("jobs") or []:
             tasks = tuple(
-                Task(blocks=blocks, state_ids=state_ids(blocks))
+                Task(blocks=blocks, state_ids=(ids := state_ids(blocks)), pool=pool(blocks, ids))
                 for blocks in _task_blocks(raw.get("tasks"), raw.get("name"))
             )
             jobs.append(Job(name=str(raw["name"]), tasks=tasks))

@@ -198,3 +198,54 @@ def test_project_root_and_meltano_from_the_environment_or_the_checkout(tmp_path,
     (tmp_path / "orchestrate").mkdir()
     monkeypatch.chdir(tmp_path / "orchestrate")
     assert settings.project_root() == tmp_path
+
+
+def test_writers_to_one_algolia_application_share_a_pool():
+    """In this project's meltano.yml: the exports and the mirror write segments of
+    one application (target-algolia's app_id, which the mirror inherits); the
+    second application's export has its own; imports keep their state IDs."""
+    pools = {j.name: j.tasks[0].pool for j in load_project(ROOT, "prod").jobs if len(j.tasks) == 1}
+    writers = {
+        name: pool
+        for name, pool in pools.items()
+        if name.startswith(("export-audiences", "mirror-audiences"))
+    }
+    assert (
+        writers.pop("export-audiences-eu-store") == "prod:algolia-writes:target-algolia--eu-store"
+    )
+    assert set(writers.values()) == {"prod:algolia-writes:target-algolia"}
+    assert {"export-audiences", "export-audiences-postgres"} <= set(writers)
+    assert pools["import-users"] == "prod:tap-algolia-to-target-jsonl"
+    assert pools["import-users-eu-store"] == "prod:tap-algolia--eu-store-to-target-jsonl"
+
+
+def test_an_instance_with_its_own_app_id_only_in_one_environment(tmp_path):
+    (tmp_path / "meltano.yml").write_text(
+        textwrap.dedent(
+            """
+            plugins:
+              extractors: [{name: tap-x}]
+              loaders:
+              - {name: target-algolia, namespace: target_algolia}
+              - {name: target-algolia--brand, inherit_from: target-algolia}
+            environments:
+            - name: dev
+            - name: prod
+              config:
+                plugins:
+                  loaders:
+                  - {name: target-algolia--brand, config: {app_id: BRANDAPP}}
+            jobs:
+            - {name: main, tasks: [tap-x target-algolia]}
+            - {name: brand, tasks: [tap-x target-algolia--brand]}
+            """
+        )
+    )
+    dev = {j.name: j.tasks[0].pool for j in load_project(tmp_path, "dev").jobs}
+    prod = {j.name: j.tasks[0].pool for j in load_project(tmp_path, "prod").jobs}
+    # dev: the instance uses its parent's application; prod: its own.
+    assert dev == {"main": "dev:algolia-writes:target-algolia", "brand": dev["main"]}
+    assert prod == {
+        "main": "prod:algolia-writes:target-algolia",
+        "brand": "prod:algolia-writes:target-algolia--brand",
+    }

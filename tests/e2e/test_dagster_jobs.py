@@ -11,6 +11,8 @@
   own state
 - two runs of one state ID at the same time: the pool in the shipped
   dagster.yaml makes the second wait for the first
+- two writers to one Algolia application at the same time: they take turns,
+  and neither undoes the other's segments
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from algolia_dagster.dagster_jobs import build_definitions
 from algolia_dagster.meltano_project import load_project
 
 from .conftest import _SCRUB, MELTANO, ROOT
+from .test_meltano_pipelines import AUDIENCE_TABLE, insert_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
 
@@ -315,3 +318,41 @@ def test_runs_of_one_state_id_never_overlap(
     assert succeeded(second)
     a, b = sorted([step_window(instance, first.run_id), step_window(instance, second.run_id)])
     assert a[1] <= b[0], f"steps overlapped: {a} and {b}"
+
+
+def test_writers_to_one_application_take_turns_and_lose_nothing(
+    dagster_home, instance, meltano, meltano_env, postgres, emulator_factory, monkeypatch, tmp_path
+):
+    """The file export and the PostgreSQL export both write target-algolia's
+    application: launched together, they run one after the other, and every
+    profile ends with the segments of both."""
+    emulator = emulator_factory(users=60, seed=11, latency_ms=200)
+    users = sorted(u for u in emulator.emulator.store.all_user_ids() if u.startswith("user-"))[:20]
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps({"algolia_user_id": u, "segment": "from_file", "event": "enter"}) + "\n"
+            for u in users
+        )
+    )
+    postgres.sql(AUDIENCE_TABLE)
+    insert_events(postgres, [(u, "from_table", "enter") for u in users])
+    monkeypatch.setenv("TARGET_ALGOLIA_API_URL", emulator.url)
+    monkeypatch.setenv("TAP_AUDIENCE_EVENTS_PATH", str(events))
+    for name, value in postgres.env("TAP_POSTGRES").items():
+        monkeypatch.setenv(name, value)
+
+    file_run, table_run = run_concurrently(
+        ["export_audiences", "export_audiences_postgres"], dagster_home, instance
+    )
+    assert succeeded(file_run)
+    assert succeeded(table_run)
+    a, b = sorted([step_window(instance, file_run.run_id), step_window(instance, table_run.run_id)])
+    assert a[1] <= b[0], f"two writers to one application overlapped: {a} and {b}"
+    for uid in users:
+        ours = {
+            s["id"]
+            for s in emulator.admin.get_user(uid).get("segments") or []
+            if s["source"] == "meltano"
+        }
+        assert {"from_file", "from_table"} <= ours, uid
