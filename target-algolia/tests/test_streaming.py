@@ -226,6 +226,11 @@ def test_input_faster_than_the_budget_queues_without_loss_or_429(
     backlog = [(int(m.group(1)), float(m.group(2))) for m in found if m]
     assert any(records > 0 and age > BOUND for records, age in backlog), backlog
     summary = next(line for line in run.stderr if "Run summary" in line)
+    print(
+        f"\nunder load: {len(latencies)} events in 2 s against 5 calls/s, latency "
+        f"p50 {percentile(latencies, 0.5):.1f} s, max {max(latencies):.1f} s; largest backlog "
+        f"{max(backlog)[0] if backlog else 0} records; 429s {stats['rateLimited']}"
+    )
     assert " backlog=0 " in summary, summary
     longest = float(re.search(r"longest_wait_s=([\d.]+)", summary).group(1))  # type: ignore[union-attr]
     assert longest > 4 * BOUND, summary
