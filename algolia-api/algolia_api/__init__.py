@@ -26,7 +26,7 @@ from algolia_api.errors import (
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
 from algolia_api.pacing import PacingStopped, RateLimitPacer
 from algolia_api.retry import RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
-from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings
+from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings, plugin_config_schema
 from algolia_api.timestamps import canonical_timestamp, format_query_timestamp, parse_timestamp
 from algolia_api.user_ids import (
     InvalidUserIDError,
@@ -60,6 +60,7 @@ __all__ = [
     "error_for_response",
     "format_query_timestamp",
     "parse_timestamp",
+    "plugin_config_schema",
     "raise_for_response",
     "retry_delay",
     "segments_path",

@@ -79,6 +79,23 @@ CONNECTION_PROPERTIES = th.PropertiesList(
 )
 
 
+def plugin_config_schema(*groups: th.PropertiesList) -> dict[str, t.Any]:
+    """A plugin's config JSON schema: its setting groups, where a default is never null.
+
+    The schema is the one place a setting's default and constraints live: the
+    SDK fills each declared default into the config before the plugin reads it,
+    so code reads ``self.config[name]`` with no fallback of its own. A setting
+    with a default may be left out but not set to null (``th.Property`` makes
+    every optional setting nullable), so a value read is never None.
+    """
+    schema = th.PropertiesList(*(p for group in groups for p in group.wrapped.values())).to_dict()
+    for prop in schema["properties"].values():
+        types = prop.get("type")
+        if "default" in prop and isinstance(types, list) and "null" in types:
+            prop["type"] = [kind for kind in types if kind != "null"]
+    return schema
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True

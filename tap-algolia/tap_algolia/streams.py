@@ -213,7 +213,7 @@ class UsersStream(AlgoliaStream):
         context: Context | None,  # noqa: ARG002
         next_page_token: str | None,
     ) -> dict[str, t.Any]:
-        params: dict[str, t.Any] = {"limit": self.config.get("page_size", 1000)}
+        params: dict[str, t.Any] = {"limit": self.config["page_size"]}
         if self.window is not None:
             params.update(self.window.query())
         if indices := self.config.get("indices"):
@@ -307,7 +307,7 @@ class UsersStream(AlgoliaStream):
         window = plan_window(
             bookmark=self._bookmark(context),
             start_date=self.config.get("start_date"),
-            overlap_seconds=int(self.config.get("overlap_seconds", 300)),
+            overlap_seconds=self.config["overlap_seconds"],
             now=self.now(),
         )
         self.window = window

@@ -20,6 +20,7 @@ from algolia_api import (
     ConnectionSettings,
     RateLimitPacer,
     build_session,
+    plugin_config_schema,
     user_agent,
 )
 from algolia_api.cli import install_clean_errors
@@ -41,9 +42,6 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
 
-DEFAULT_PAGE_SIZE = 1000
-DEFAULT_OVERLAP_SECONDS = 300
-
 TAP_PROPERTIES = th.PropertiesList(
     th.Property(
         "start_date",
@@ -58,7 +56,7 @@ TAP_PROPERTIES = th.PropertiesList(
     th.Property(
         "page_size",
         th.IntegerType(minimum=1, maximum=1000),
-        default=DEFAULT_PAGE_SIZE,
+        default=1000,
         title="Page size",
         description="Profiles per GET /2/users request (`limit`), 1 to 1000.",
     ),
@@ -95,7 +93,7 @@ TAP_PROPERTIES = th.PropertiesList(
     th.Property(
         "overlap_seconds",
         th.IntegerType(minimum=1),
-        default=DEFAULT_OVERLAP_SECONDS,
+        default=300,
         title="Overlap (seconds)",
         description=(
             "Each incremental sync starts this many seconds before the bookmark, so that "
@@ -120,10 +118,7 @@ class TapAlgolia(Tap):
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
-    config_jsonschema = th.PropertiesList(
-        *CONNECTION_PROPERTIES.wrapped.values(),
-        *TAP_PROPERTIES.wrapped.values(),
-    ).to_dict()
+    config_jsonschema = plugin_config_schema(CONNECTION_PROPERTIES, TAP_PROPERTIES)
 
     def __init__(self, *, validate_config: bool = True, **kwargs: t.Any) -> None:
         super().__init__(validate_config=validate_config, **kwargs)

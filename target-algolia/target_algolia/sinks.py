@@ -48,8 +48,8 @@ class AlgoliaSegmentsSink(BatchSink):
         # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
         # a wrong type in one of our fields is a reject, not a crash.
         self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
-        self.user_id_field: str = self.config.get("user_id_field") or "algolia_user_id"
-        self.trigger = Trigger(self.config.get("trigger_events") or "both")
+        self.user_id_field: str = self.config["user_id_field"]
+        self.trigger = Trigger(self.config["trigger_events"])
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return None

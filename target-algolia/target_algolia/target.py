@@ -8,7 +8,7 @@ import threading
 import typing as t
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
+from singer_sdk.exceptions import RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
@@ -19,6 +19,7 @@ from algolia_api import (
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
+    plugin_config_schema,
     user_agent,
 )
 from algolia_api.cli import install_clean_errors
@@ -26,8 +27,6 @@ from target_algolia.batch_files import BatchFileError, batch_records
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.mirror import (
-    DEFAULT_MAX_REMOVAL_FRACTION,
-    DEFAULT_MAX_REMOVALS,
     MIRROR_PROPERTIES,
     Membership,
     parse_mirror_streams,
@@ -51,9 +50,6 @@ if t.TYPE_CHECKING:
 
     import click
 
-DEFAULT_MAX_REQUESTS_PER_MINUTE = 400
-DEFAULT_CONCURRENCY = 8
-DEFAULT_SUMMARY_INTERVAL = 60
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
 STOP_GRACE_SECONDS = 5.0
@@ -79,7 +75,8 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "segment_source",
-        th.StringType,
+        # At least one character that is not whitespace, and no longer than a segment ID.
+        th.StringType(min_length=1, max_length=MAX_SEGMENT_ID_LENGTH, pattern=r"\S"),
         default="meltano",
         title="Segment source",
         description=(
@@ -100,7 +97,7 @@ TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
         "max_requests_per_minute",
         th.IntegerType(minimum=1),
-        default=DEFAULT_MAX_REQUESTS_PER_MINUTE,
+        default=400,
         title="Request budget per minute",
         description=(
             "Most API calls this run may make per minute, GETs and PUTs together. "
@@ -110,7 +107,7 @@ TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
         "concurrency",
         th.IntegerType(minimum=1),
-        default=DEFAULT_CONCURRENCY,
+        default=8,
         title="Concurrency",
         description="Users written in parallel within a batch (one shared request budget).",
     ),
@@ -165,7 +162,7 @@ TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
         "summary_interval_seconds",
         th.IntegerType(minimum=0),
-        default=DEFAULT_SUMMARY_INTERVAL,
+        default=60,
         title="Summary interval",
         description="Seconds between progress summaries on long runs (0: only at the end).",
     ),
@@ -194,11 +191,9 @@ class TargetAlgolia(Target):
     """Merge audience memberships into Algolia user profile segments."""
 
     name = "target-algolia"
-    config_jsonschema = th.PropertiesList(
-        *CONNECTION_PROPERTIES.wrapped.values(),
-        *TARGET_PROPERTIES.wrapped.values(),
-        *MIRROR_PROPERTIES.wrapped.values(),
-    ).to_dict()
+    config_jsonschema = plugin_config_schema(
+        CONNECTION_PROPERTIES, TARGET_PROPERTIES, MIRROR_PROPERTIES
+    )
     default_sink_class = AlgoliaSegmentsSink
     # Malformed lines fail with one clear line instead of a traceback or a TypeError.
     message_reader_class = AudienceMessageReader
@@ -218,16 +213,6 @@ class TargetAlgolia(Target):
         # other keeps the writer single-entry (it parallelises per user itself).
         self.max_parallelism = 1
         self.settings = ConnectionSettings.from_config(self.config)
-        source = self.config.get("segment_source", "meltano")
-        if not isinstance(source, str) or not source.strip():
-            raise ConfigValidationError(
-                "Invalid target settings", errors=["segment_source must be a non-empty string"]
-            )
-        if len(source) > MAX_SEGMENT_ID_LENGTH:
-            raise ConfigValidationError(
-                "Invalid target settings",
-                errors=[f"segment_source is longer than {MAX_SEGMENT_ID_LENGTH} characters"],
-            )
         # Refused here, at start-up: overlapping scopes, malformed entries.
         self.mirror_streams = parse_mirror_streams(self.config.get("mirror_streams"))
         self._memberships: dict[str, Membership] = {}
@@ -240,7 +225,7 @@ class TargetAlgolia(Target):
         self._periodic: PeriodicSummary | None = None
         self._last_emitted_state: dict | None = None
         self.wait_bound = WaitBound(
-            max_wait=float(self.config.get("max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS),
+            max_wait=float(self.config["max_wait_seconds"]),
             pending_since=lambda: self._writer.pending_since if self._writer else None,
             state_unemitted=self._state_unemitted,
             write=self.drain_all,
@@ -250,16 +235,14 @@ class TargetAlgolia(Target):
 
     @property
     def dry_run(self) -> bool:
-        return bool(self.config.get("dry_run", False))
+        return bool(self.config["dry_run"])
 
     @property
     def writer(self) -> SegmentWriter:
         """The run's writer, created (and the credentials checked) on first use."""
         if self._writer is None:
-            concurrency = int(self.config.get("concurrency") or DEFAULT_CONCURRENCY)
-            budget = int(
-                self.config.get("max_requests_per_minute") or DEFAULT_MAX_REQUESTS_PER_MINUTE
-            )
+            concurrency = int(self.config["concurrency"])
+            budget = int(self.config["max_requests_per_minute"])
             client = AlgoliaClient(
                 self.settings,
                 agent=user_agent(self.name, self.get_plugin_version()),
@@ -273,18 +256,18 @@ class TargetAlgolia(Target):
             client.check_credentials()
             self._writer = SegmentWriter(
                 client,
-                source=self.config.get("segment_source", "meltano"),
+                source=self.config["segment_source"],
                 concurrency=concurrency,
                 dry_run=self.dry_run,
                 stats=self.stats,
                 logger=self.logger,
                 rejects=self._rejects,
                 arrival_clock=self.wait_bound.arrival,
-                read_strategy=ReadStrategy(self.config.get("read_strategy") or "auto"),
-                reread_before_write=bool(self.config.get("reread_before_write", False)),
+                read_strategy=ReadStrategy(self.config["read_strategy"]),
+                reread_before_write=bool(self.config["reread_before_write"]),
             )
             self._periodic = PeriodicSummary(
-                float(self.config.get("summary_interval_seconds", DEFAULT_SUMMARY_INTERVAL)),
+                float(self.config["summary_interval_seconds"]),
                 lambda: self.summary(final=False),
                 self.logger,
             )
@@ -321,9 +304,7 @@ class TargetAlgolia(Target):
         if config is None:
             return None
         if stream not in self._memberships:
-            self._memberships[stream] = Membership(
-                config, self.config.get("user_id_field") or "algolia_user_id"
-            )
+            self._memberships[stream] = Membership(config, self.config["user_id_field"])
         return self._memberships[stream]
 
     def _write_state_message(self, state: dict) -> None:
@@ -391,15 +372,13 @@ class TargetAlgolia(Target):
                 self._memberships,
                 writer=writer,
                 guards=Guards(
-                    allow_empty_audience=bool(self.config.get("mirror_allow_empty_audience")),
-                    max_removals=int(self.config.get("mirror_max_removals", DEFAULT_MAX_REMOVALS)),
-                    max_removal_fraction=float(
-                        self.config.get("mirror_max_removal_fraction", DEFAULT_MAX_REMOVAL_FRACTION)
-                    ),
+                    allow_empty_audience=bool(self.config["mirror_allow_empty_audience"]),
+                    max_removals=int(self.config["mirror_max_removals"]),
+                    max_removal_fraction=float(self.config["mirror_max_removal_fraction"]),
                 ),
-                trigger=Trigger(self.config.get("trigger_events") or "both"),
+                trigger=Trigger(self.config["trigger_events"]),
                 plan_path=self.config.get("mirror_plan_path"),
-                user_id_field=self.config.get("user_id_field") or "algolia_user_id",
+                user_id_field=self.config["user_id_field"],
                 logger=self.logger,
             )
             writer.flushing = True  # a signal now must not emit STATE
