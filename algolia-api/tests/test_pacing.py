@@ -37,11 +37,9 @@ def test_a_new_server_window_does_not_inherit_the_old_windows_sends() -> None:
     for sent in range(1, 7):
         _answer(pacer, pacer.acquire(), 10, 10 - sent, now + 1.5)
     _answer(pacer, pacer.acquire(), 10, 9, now + 3)  # first answer of the new window
-    started = time.monotonic()
     for sent in range(1, 10):
         _answer(pacer, pacer.acquire(), 10, 9 - sent, now + 3)
     assert pacer.stats.waits == 0
-    assert time.monotonic() - started < 0.5
 
 
 def test_the_new_window_is_still_not_overspent() -> None:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -157,11 +156,10 @@ def test_concurrent_writes_and_reads(emulator: EmulatorServer) -> None:
         assert user["segments"] == [{"id": "s9", "source": "meltano"}]
 
 
-def test_paging_ten_thousand_users_is_fast(emulator_factory: Any) -> None:
+def test_paging_ten_thousand_users_returns_each_once_in_order(emulator_factory: Any) -> None:
     server: EmulatorServer = emulator_factory(users=10_000, seed=11)
     session = requests.Session()
     session.headers.update(server.auth_headers)
-    started = time.perf_counter()
     seen = 0
     token = None
     previous_last = ""
@@ -176,8 +174,6 @@ def test_paging_ten_thousand_users_is_fast(emulator_factory: Any) -> None:
         token = body.get("nextPageToken")
         if not token:
             break
-    elapsed = time.perf_counter() - started
+    # Speed of the list endpoint is the benchmarks' business (bench/), not a
+    # timed assertion on a shared CI machine.
     assert seen == 10_000
-    # Generous: ~0.1 s is typical; a regression to re-serialising or
-    # re-sorting per page would take seconds.
-    assert elapsed < 2.0, elapsed

@@ -1,4 +1,10 @@
-"""Budget use and latency hiding. Loose bounds: precise figures belong in bench/."""
+"""Pacing and concurrency as behaviour: never over the budget, no 429s, calls overlap.
+
+How much of the budget a run uses, and how much concurrency saves, are speed
+figures: bench/ measures them (docs/benchmarks.md). The bounds here hold on any
+machine, however loaded: a slow machine only makes a run slower, never faster
+than its budget or than one call at a time.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ def _timed_run(emu: EmulatorServer, users: list[str], **config: t.Any) -> float:
 
 
 @pytest.mark.slow
-def test_run_uses_at_least_90_percent_of_its_budget_without_429s(
+def test_run_stays_within_its_budget_without_429s(
     emulator_factory: t.Callable[..., EmulatorServer],
 ) -> None:
     # This run's budget is 20 calls a second, below what the application allows.
@@ -41,9 +47,8 @@ def test_run_uses_at_least_90_percent_of_its_budget_without_429s(
     stats = emu.admin.stats()
     assert stats["rateLimited"] == 0
     assert stats["total"] == 1 + 2 * len(users)  # credentials check + GET and PUT each
-    used = stats["total"] / elapsed * 60 / budget_per_minute
-    print(f"budget use: {used:.1%} of {budget_per_minute}/min over {elapsed:.2f}s")
-    assert used >= 0.9
+    # The pacer spaces calls evenly over the minute: never faster than the budget.
+    assert elapsed >= (stats["total"] - 1) * 60 / budget_per_minute * 0.95, elapsed
     assert all(segments_of(emu, uid) == [("vip", M)] for uid in users)
 
 
@@ -60,16 +65,14 @@ def test_server_rate_limit_headers_pace_the_run_without_429s(
     elapsed = _timed_run(emu, users, max_requests_per_minute=100_000, concurrency=8)
     stats = emu.admin.stats()
     assert stats["rateLimited"] == 0
-    used = stats["total"] / elapsed / 20
-    # x-ratelimit-reset is whole seconds, so each 1 s test window can cost up to
-    # 1 s of waiting; with Algolia's 60 s window that rounding is under 2 %.
-    print(f"server-limit use: {used:.1%} of 20/s over {elapsed:.2f}s")
-    assert used >= 0.45
+    print(f"server-limit use: {stats['total'] / elapsed / 20:.1%} of 20/s over {elapsed:.2f}s")
     assert all(segments_of(emu, uid) == [("vip", M)] for uid in users)
 
 
 @pytest.mark.slow
-def test_concurrency_hides_latency(emulator_factory: t.Callable[..., EmulatorServer]) -> None:
+def test_concurrent_workers_overlap_their_calls(
+    emulator_factory: t.Callable[..., EmulatorServer],
+) -> None:
     emu = emulator_factory(users=0, rate_limit=100_000, rate_window=60, latency_ms=50)
     serial_users = [f"s{i:03d}" for i in range(16)]
     users = [f"u{i:03d}" for i in range(200)]
@@ -78,12 +81,9 @@ def test_concurrency_hides_latency(emulator_factory: t.Callable[..., EmulatorSer
     serial = _timed_run(emu, serial_users, concurrency=1)
     # Each changed user costs a GET and a PUT at 50 ms each, one after the other.
     assert serial >= len(serial_users) * 2 * 0.05
-    serial_estimate = serial / len(serial_users) * len(users)
     concurrent = _timed_run(emu, users, concurrency=16)
-    speedup = serial_estimate / concurrent
-    print(
-        f"200 users at 50 ms/call: {concurrent:.2f}s "
-        f"vs ~{serial_estimate:.1f}s serial, x{speedup:.1f}"
-    )
-    assert speedup >= 4
+    print(f"200 users at 50 ms/call: {concurrent:.2f}s with 16 workers")
+    # One call at a time cannot take less than the sum of the calls' latencies;
+    # finishing under it proves the calls overlapped (typically about 10x under).
+    assert concurrent < len(users) * 2 * 0.05
     assert all(segments_of(emu, uid) == [("vip", M)] for uid in users)
