@@ -3,12 +3,14 @@
 Hosts and settings (:mod:`.settings`), user-ID rules (:mod:`.user_ids`), error
 mapping (:mod:`.errors`), retries (:mod:`.retry`), rate-limit pacing
 (:mod:`.pacing`, on the server's clock: :mod:`.server_clock`), the shared HTTP
-session (:mod:`.http`), timestamps (:mod:`.timestamps`) and a small client
-(:mod:`.client`). tap-algolia and target-algolia import these; neither
-re-implements them.
+session (:mod:`.http`), timestamps (:mod:`.timestamps`), response pages
+(:mod:`.pages`), one-line CLI errors (:mod:`.cli`) and a small client
+(:mod:`.client`). tap-algolia and target-algolia import these from the package
+itself (what ``__all__`` lists), never from its modules; neither re-implements them.
 """
 
-from algolia_api.client import AlgoliaClient
+from algolia_api.cli import install_clean_errors
+from algolia_api.client import AlgoliaClient, describe_failure, log_retry
 from algolia_api.errors import (
     AlgoliaAPIError,
     AlgoliaFatalError,
@@ -25,9 +27,15 @@ from algolia_api.errors import (
 )
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
 from algolia_api.pacing import PacingStopped, RateLimitPacer
-from algolia_api.retry import RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
+from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
+from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
 from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings, plugin_config_schema
-from algolia_api.timestamps import canonical_timestamp, format_query_timestamp, parse_timestamp
+from algolia_api.timestamps import (
+    canonical_timestamp,
+    format_canonical,
+    format_query_timestamp,
+    parse_timestamp,
+)
 from algolia_api.user_ids import (
     InvalidUserIDError,
     segments_path,
@@ -37,7 +45,9 @@ from algolia_api.user_ids import (
 )
 
 __all__ = [
+    "BASE_DELAY",
     "CONNECTION_PROPERTIES",
+    "MAX_PAGE_SIZE",
     "RETRIABLE_EXCEPTIONS",
     "AlgoliaAPIError",
     "AlgoliaClient",
@@ -51,14 +61,20 @@ __all__ = [
     "InvalidUserIDError",
     "NotFoundError",
     "PacingStopped",
+    "Page",
     "RateLimitError",
     "RateLimitPacer",
     "ServerError",
     "UnprocessableError",
     "build_session",
     "canonical_timestamp",
+    "decode_page",
+    "describe_failure",
     "error_for_response",
+    "format_canonical",
     "format_query_timestamp",
+    "install_clean_errors",
+    "log_retry",
     "parse_timestamp",
     "plugin_config_schema",
     "raise_for_response",

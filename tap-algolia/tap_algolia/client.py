@@ -18,10 +18,16 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
-from algolia_api import RETRIABLE_EXCEPTIONS, AlgoliaAPIError, raise_for_response, wait_generator
-from algolia_api.client import log_retry
-from algolia_api.pages import Page, decode_page
-from algolia_api.retry import BASE_DELAY
+from algolia_api import (
+    BASE_DELAY,
+    RETRIABLE_EXCEPTIONS,
+    AlgoliaAPIError,
+    Page,
+    decode_page,
+    log_retry,
+    raise_for_response,
+    wait_generator,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable

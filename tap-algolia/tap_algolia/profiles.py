@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import typing as t
 
-from algolia_api.timestamps import canonical_timestamp
+from algolia_api import canonical_timestamp
 from tap_algolia.json_kinds import json_kind
 
 if t.TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from algolia_api.timestamps import parse_timestamp
+from algolia_api import parse_timestamp
 from tap_algolia.json_kinds import json_kind
 
 FIX = (

@@ -20,10 +20,10 @@ from algolia_api import (
     ConnectionSettings,
     RateLimitPacer,
     build_session,
+    install_clean_errors,
     plugin_config_schema,
     user_agent,
 )
-from algolia_api.cli import install_clean_errors
 from tap_algolia.state import StateFileError, check_state, parse_state_text
 from tap_algolia.streams import UsersStream
 from tap_algolia.window import parse_start_date

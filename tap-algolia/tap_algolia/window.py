@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from algolia_api.timestamps import format_canonical, format_query_timestamp, parse_timestamp
+from algolia_api import format_canonical, format_query_timestamp, parse_timestamp
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from algolia_api.pages import MAX_PAGE_SIZE
+from algolia_api import MAX_PAGE_SIZE
 from target_algolia.merge import Action, Change, apply_change, diff_segments, segments_of
 from target_algolia.mirror import DEFAULT_MAX_REMOVAL_FRACTION, DEFAULT_MAX_REMOVALS
 

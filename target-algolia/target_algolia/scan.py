@@ -30,7 +30,7 @@ import time
 import typing as t
 from functools import partial
 
-from algolia_api.pages import MAX_PAGE_SIZE
+from algolia_api import MAX_PAGE_SIZE
 from target_algolia.merge import reduce_changes, segments_of
 
 if t.TYPE_CHECKING:

@@ -19,10 +19,10 @@ from algolia_api import (
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
+    install_clean_errors,
     plugin_config_schema,
     user_agent,
 )
-from algolia_api.cli import install_clean_errors
 from target_algolia.batch_files import BatchFileError, batch_records
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger

@@ -24,8 +24,8 @@ from algolia_api import (
     AuthenticationError,
     ForbiddenError,
     NotFoundError,
+    describe_failure,
 )
-from algolia_api.client import describe_failure
 from target_algolia.merge import (
     Change,
     Segment,
