@@ -260,12 +260,15 @@ class SegmentWriter:
             return
         futures = []
         for index, task in enumerate(tasks):
-            future = pool.submit(task)
+            future = pool.submit(self._stopping_the_rest_on_failure, task)
             if records is not None:
                 future.add_done_callback(partial(self._user_done, records[index]))
             futures.append(future)
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
+        failures = [f for f in done if f.exception() is not None]
+        # The cause, not a task that stopped because of it (RunAborted).
+        failures.sort(key=lambda f: isinstance(f.exception(), RunAborted))
+        failed = failures[0] if failures else None
         if failed is not None:
             # Stop the rest: queued users never start, running ones stop
             # before their next request.
@@ -275,6 +278,15 @@ class SegmentWriter:
             error = failed.exception()
             assert error is not None
             raise error
+
+    def _stopping_the_rest_on_failure(self, task: t.Callable[[], None]) -> None:
+        # Raise the abort flag in the worker itself, before it can take the next
+        # queued task: the caller's thread may wake up late on a busy machine.
+        try:
+            task()
+        except BaseException:
+            self._abort.set()
+            raise
 
     def _user_done(self, records: int, _future: Future[None] | None = None) -> None:
         with self._lock:
