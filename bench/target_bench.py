@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,11 @@ from bench.measure import median, run_measured
 PER_USER_ROUTES = ("GET /2/users/{userID}", "PUT /2/users/{userID}/segments")
 HIGH_LIMIT = 1_000_000
 SUMMARY_RE = re.compile(r"Run summary .*")
+#: What a recorded stream carries in place of its FULL_TABLE version: the
+#: target accepts a version only if its sync began with this run, so
+#: :func:`run_target` stamps the time of the run's start in as it feeds it.
+VERSION_SLOT = 0
+_VERSION_SLOT_BYTES = b'"version": 0'
 
 
 def write_events(path: Path, events: list[tuple[str, str, str]]) -> Path:
@@ -45,14 +54,38 @@ def target_config(emu: Emulator, path: Path, **extra: Any) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _stamped(events: Path) -> Any:
+    """``events`` fed through a pipe with :data:`VERSION_SLOT` replaced by the epoch second
+    the feed starts, as a tap makes its version when its sync begins."""
+    read_end, write_end = os.pipe()
+    version = b'"version": %d' % int(time.time())
+
+    def feed() -> None:
+        # A target that stops early closes the pipe: nothing more to feed.
+        with contextlib.suppress(BrokenPipeError):  # noqa: SIM117
+            with events.open("rb") as source, os.fdopen(write_end, "wb") as sink:
+                for line in source:
+                    sink.write(line.replace(_VERSION_SLOT_BYTES, version))
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    with os.fdopen(read_end, "rb") as stdin:
+        yield stdin
+    feeder.join(timeout=60)
+
+
 def run_target(
-    emu: Emulator, config: Path, events: Path, *, sample: bool = False
+    emu: Emulator, config: Path, events: Path, *, sample: bool = False, stamp_version: bool = False
 ) -> dict[str, Any]:
-    """One target run fed from ``events``; the emulator's stats for it; its summary line."""
+    """One target run fed from ``events``; the emulator's stats for it; its summary line.
+
+    ``stamp_version``: the stream's FULL_TABLE version is the time of this run.
+    """
     emu.admin.reset_stats()
     argv = [venv_bin("target-algolia"), "--config", str(config)]
     samples: list[tuple[float, int, int]] = []
-    with events.open("rb") as stdin:
+    with _stamped(events) if stamp_version else events.open("rb") as stdin:
         if sample:
             with StatsSampler(emu.admin) as sampler:
                 run = run_measured("target", argv, stdin=stdin, emulator_cpu=emu.cpu_seconds)

@@ -18,6 +18,11 @@ pacing. And pacing always makes progress: it never waits for a reset more
 than one window plus a margin away, and when it knows of no reset and no
 answer is on its way it lets one request through to ask the server. A wait
 long enough to notice is logged with its reason.
+
+The first request goes alone: the others wait for its answer, which tells the
+pacer how much of the window other clients have used, so parallel workers
+never start with a blind burst; and a refused key (401/403) costs one call, not
+one per worker (the plugins make no separate credentials call).
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class RateLimitPacer:
         self._reset: float | None = None  # the same moment on the local clock
         self._sent_in_window = 0
         self._stopped = False
+        self._answered = False  # until the first request has finished, no other starts
         self.stats = PacerStats()
 
     def _roll_window(self, now: float) -> None:
@@ -104,6 +110,8 @@ class RateLimitPacer:
         return used
 
     def _wait_needed(self, now: float) -> float:
+        if not self._answered and self._in_flight:
+            return POLL_SECONDS  # the first answer reports the window (or a refused key)
         wait = 0.0
         if self._limit is not None and self._used() >= self._limit:
             # No room until the window resets. With the reset unknown (a new
@@ -160,6 +168,7 @@ class RateLimitPacer:
         """Record that a request finished, and what the server said of the window."""
         with self._cond:
             self._in_flight.discard(ticket)
+            self._answered = True
             if response is not None:
                 self.server_clock.observe(response.headers, self._clock())
                 self._observe(response.headers)

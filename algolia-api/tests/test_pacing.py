@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import typing as t
 from email.utils import formatdate
@@ -59,14 +60,35 @@ def test_a_request_still_in_flight_from_before_the_reading_is_counted() -> None:
     # but the server saw t2 first, so t2's "remaining" does not include t1.
     pacer = RateLimitPacer()
     now = time.time()
+    _answer(pacer, pacer.acquire(), 4, 3, now + 0.4)  # t0 of a window of 4 (goes alone)
     t1 = pacer.acquire()
-    _answer(pacer, pacer.acquire(), 3, 2, now + 0.4)  # t2 of a window of 3
-    pacer.acquire()  # t3: t1, t2 and t3 fill the window
+    _answer(pacer, pacer.acquire(), 4, 2, now + 0.4)  # t2: the server saw t0 and t2
+    pacer.acquire()  # t3: t0, t1, t2 and t3 fill the window
     started = time.monotonic()
     pacer.acquire()  # t4 must wait for the reset
     assert pacer.stats.waits == 1
     assert time.monotonic() - started >= 0.2
     pacer.release(t1, None)
+
+
+def test_the_first_request_goes_alone_and_its_answer_sets_the_pace() -> None:
+    # Parallel workers must not start with a blind burst: the first answer says
+    # how much of the window other clients already used (and a refused key is
+    # refused once, not once per worker).
+    pacer = RateLimitPacer()
+    now = time.time()
+    first = pacer.acquire()
+    second: list[int] = []
+    waiter = threading.Thread(target=lambda: second.append(pacer.acquire()))
+    waiter.start()
+    time.sleep(0.3)
+    assert second == []  # held while the first request is on its way
+    _answer(pacer, first, 10, 8, now + 30)
+    waiter.join(timeout=5)
+    assert len(second) == 1
+    # From then on, requests overlap as the window allows.
+    pacer.acquire()
+    pacer.acquire()
 
 
 # Clock skew and progress ------------------------------------------------------------

@@ -10,9 +10,11 @@ the target's stdin when the tap exits, whether the tap finished or died.
 Accepted proofs, per stream:
 
 - ``ACTIVATE_VERSION`` for version V arrives after the stream's last record,
-  and every record of the stream carried version V (classic Singer taps send
-  it after the last record; singer-sdk taps only before the first one, which
-  proves nothing);
+  every record of the stream carried version V (classic Singer taps send it
+  after the last record; singer-sdk taps only before the first one, which
+  proves nothing), and V was begun by this run (see :func:`version_problem`):
+  a classic tap resumes an interrupted sync under the same version, in the
+  next process, and sends only the remaining rows before ACTIVATE_VERSION;
 - a count column (``count_field``), e.g. ``COUNT(*) OVER ()`` in the audience
   view, whose value is the same on every row and equals the rows that
   arrived. A row with no user ID that only carries the count (a LEFT JOIN of
@@ -24,6 +26,7 @@ collects; :mod:`target_algolia.mirror_plan` plans, guards and writes.
 
 from __future__ import annotations
 
+import time
 import typing as t
 from dataclasses import dataclass, field
 
@@ -31,6 +34,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api import user_id_problem
+from target_algolia import PROCESS_STARTED_AT
 from target_algolia.merge import segment_id_problem
 from target_algolia.writer import (
     AMBIGUOUS_RECORD,
@@ -50,6 +54,62 @@ VERSION_FIELD = "_sdc_table_version"
 #: stream's audiences, stops before any write (a truncated table is 100%).
 DEFAULT_MAX_REMOVALS = 1000
 DEFAULT_MAX_REMOVAL_FRACTION = 0.5
+
+
+#: A version begun up to this many seconds before the target process started
+#: still counts as this run's: tap and target start together under ``meltano
+#: run``, and a seconds version is truncated. A resumed sync's version dates
+#: from the interrupted run, which also had to start, fail and be rerun.
+VERSION_START_MARGIN_SECONDS = 10.0
+
+#: Versions at or above this are millisecond epochs (classic taps); below it,
+#: second epochs (singer-sdk taps). 1e11 s is the year 5138, 1e11 ms is 1973.
+MILLISECOND_VERSIONS_FROM = 10**11
+
+#: No sync began before 2000-01-01: an earlier instant is a counter or a date
+#: written as a number (1, 20260101), not a sync-start time.
+EARLIEST_SYNC_START = 946_684_800.0
+
+
+def version_problem(
+    version: t.Any, *, run_started_at: float, received_at: float
+) -> tuple[str, str] | None:
+    """Why ``version`` does not prove this run's input complete (code, words), or None.
+
+    Taps make the version from the clock when a FULL_TABLE sync begins (seconds
+    for singer-sdk taps, milliseconds for classic ones). Only a sync begun by
+    this run proves that this process saw all of it: an earlier version means a
+    resumed sync whose first rows went to an earlier process.
+    """
+    if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+        return "version_not_a_sync_start", f"version {version!r} is not a sync-start time"
+    instant = version / 1000 if version >= MILLISECOND_VERSIONS_FROM else float(version)
+    unit = "ms" if version >= MILLISECOND_VERSIONS_FROM else "s"
+    if instant < EARLIEST_SYNC_START:
+        return "version_not_a_sync_start", f"version {version} is not a sync-start time"
+    if instant > received_at + VERSION_START_MARGIN_SECONDS:
+        return (
+            "version_not_a_sync_start",
+            f"version {version} ({unit} epoch) lies in the future, not a sync-start time",
+        )
+    earlier = run_started_at - instant
+    if earlier > VERSION_START_MARGIN_SECONDS:
+        return (
+            "version_before_this_run",
+            f"version {version} ({unit} epoch) began {_duration(earlier)} before this run "
+            "started: a resumed sync, whose first rows went to an earlier run",
+        )
+    return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 @dataclass(frozen=True)
@@ -112,7 +172,10 @@ def parse_mirror_streams(raw: t.Any) -> dict[str, MirrorStream]:
 @dataclass(frozen=True)
 class Proof:
     proven: bool
+    #: The reason, in words, for the log line.
     how: str
+    #: Why there is no proof, as a short code for the summary line ("" if proven).
+    missing: str = ""
 
 
 @dataclass
@@ -121,6 +184,8 @@ class Membership:
 
     config: MirrorStream
     user_id_field: str
+    #: When this run began (epoch seconds): versions from before it prove nothing.
+    run_started_at: float = PROCESS_STARTED_AT
     #: user ID -> the in-scope audiences it is a member of (sorted, shared tuples).
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rows: int = 0
@@ -128,6 +193,8 @@ class Membership:
     versions: set[t.Any] = field(default_factory=set)
     #: Version of an ACTIVATE_VERSION received after the stream's last record.
     activated: t.Any = None
+    #: When that ACTIVATE_VERSION arrived (epoch seconds).
+    activated_at: float = 0.0
     counts: set[t.Any] = field(default_factory=set)
     _shared: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
@@ -165,6 +232,7 @@ class Membership:
 
     def activate(self, version: t.Any) -> None:
         self.activated = version
+        self.activated_at = time.time()
 
     def _is_count_marker(self, record: dict[str, t.Any]) -> bool:
         return record.get("segment") is None and not record.get("segments")
@@ -203,22 +271,35 @@ class Membership:
     def proof(self) -> Proof:
         """Whether this input is the complete membership, and why (or why not)."""
         if self.rejected:
-            return Proof(False, f"{self.rejected} of its records were rejected")
+            return Proof(False, f"{self.rejected} of its records were rejected", "rejected_records")
+        not_this_run = None
         if self.activated is not None and self.versions <= {self.activated}:
-            return Proof(True, f"ACTIVATE_VERSION {self.activated} after its records")
+            not_this_run = version_problem(
+                self.activated, run_started_at=self.run_started_at, received_at=self.activated_at
+            )
+            if not_this_run is None:
+                return Proof(True, f"ACTIVATE_VERSION {self.activated} after its records")
         count_field = self.config.count_field
         if count_field is not None and len(self.counts) == 1:
             (count,) = self.counts
             if isinstance(count, int) and not isinstance(count, bool) and count == self.rows:
                 return Proof(True, f"{count_field}={count} matches the {self.rows} rows received")
-            return Proof(False, f"{count_field} says {count!r} but {self.rows} rows arrived")
+            return Proof(
+                False,
+                f"{count_field} says {count!r} but {self.rows} rows arrived",
+                "count_mismatch",
+            )
         if count_field is not None and len(self.counts) > 1:
-            return Proof(False, f"{count_field} is not the same on every row")
+            return Proof(False, f"{count_field} is not the same on every row", "count_mismatch")
+        if not_this_run is not None:
+            code, words = not_this_run
+            return Proof(False, f"ACTIVATE_VERSION after its records, but {words}", code)
         return Proof(
             False,
             "no ACTIVATE_VERSION after its records"
             + (f" and no {count_field} column" if count_field is not None else "")
             + " (the end of input proves nothing)",
+            "no_proof",
         )
 
 

@@ -292,10 +292,13 @@ class MirrorRun:
             )
             if not figures.proof.proven:
                 line += " (removals skipped: not proven complete)"
+            outcome = (
+                "proven"
+                if figures.proof.proven
+                else f"unproven:removals_skipped:{figures.proof.missing}"
+            )
             self.writer.stats.note_mirror(
-                name,
-                f"{'proven' if figures.proof.proven else 'unproven:removals_skipped'}"
-                f"/+{figures.segments_added}/-{figures.segments_removed}",
+                name, f"{outcome}/+{figures.segments_added}/-{figures.segments_removed}"
             )
             self.logger.info("%s", line)
         self.logger.info(

@@ -239,7 +239,14 @@ class TargetAlgolia(Target):
 
     @property
     def writer(self) -> SegmentWriter:
-        """The run's writer, created (and the credentials checked) on first use."""
+        """The run's writer, created on first use.
+
+        No separate credentials call: the run's first real call (a GET of a
+        profile or the first list page, before any PUT) answers 401/403 to a
+        wrong key, ACL, app ID or region, which ends the run in one line with
+        nothing written (AuthenticationError/ForbiddenError are never
+        per-record outcomes). Saves a call per run, and per hourly mirror run.
+        """
         if self._writer is None:
             concurrency = int(self.config["concurrency"])
             budget = int(self.config["max_requests_per_minute"])
@@ -251,9 +258,6 @@ class TargetAlgolia(Target):
                 logger=self.logger,
             )
             self._client = client
-            # Fails the run here, before any record is applied, on a wrong
-            # key, ACL, app ID or region.
-            client.check_credentials()
             self._writer = SegmentWriter(
                 client,
                 source=self.config["segment_source"],

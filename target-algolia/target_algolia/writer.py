@@ -24,6 +24,7 @@ from algolia_api import (
     AuthenticationError,
     ForbiddenError,
     NotFoundError,
+    PacingStopped,
     describe_failure,
 )
 from target_algolia.merge import (
@@ -265,18 +266,23 @@ class SegmentWriter:
                 future.add_done_callback(partial(self._user_done, records[index]))
             futures.append(future)
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failures = [f for f in done if f.exception() is not None]
-        # The cause, not a task that stopped because of it (RunAborted).
-        failures.sort(key=lambda f: isinstance(f.exception(), RunAborted))
-        failed = failures[0] if failures else None
-        if failed is not None:
+        if any(f.exception() is not None for f in done):
             # Stop the rest: queued users never start, running ones stop
-            # before their next request.
+            # before their next request (the pool waits for them anyway).
             self._abort.set()
             for future in futures:
                 future.cancel()
-            error = failed.exception()
-            assert error is not None
+            done, _ = wait(futures)
+            errors = [f.exception() for f in done if not f.cancelled()]
+            # The failure that ended the run, not a worker that stopped because of it.
+            error = next(
+                (
+                    e
+                    for e in errors
+                    if e is not None and not isinstance(e, (RunAborted, PacingStopped))
+                ),
+                next(e for e in errors if e is not None),
+            )
             raise error
 
     def _stopping_the_rest_on_failure(self, task: t.Callable[[], None]) -> None:
@@ -295,6 +301,15 @@ class SegmentWriter:
     def user_done(self, records: int) -> None:
         """Count ``records`` of the batch being written as settled (no call needed)."""
         self._user_done(records)
+
+    def refused(self) -> None:
+        """The key, ACL, app ID or region was refused: no worker starts another call.
+
+        There is no separate credentials check; the run's first call is it
+        (the pacer sends it alone), and the workers waiting behind it must not
+        each spend one more call on the same 401.
+        """
+        self.abort()
 
     def _check_abort(self) -> None:
         if self._abort.is_set():
@@ -328,6 +343,7 @@ class SegmentWriter:
             self._not_applied(user_id, records, PROFILE_NOT_FOUND, "no Algolia profile", skip=True)
             return None
         except (AuthenticationError, ForbiddenError):
+            self.refused()
             raise
         except AlgoliaFatalError as exc:
             self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
@@ -385,6 +401,7 @@ class SegmentWriter:
             )
             return
         except (AuthenticationError, ForbiddenError):
+            self.refused()
             raise
         except AlgoliaFatalError as exc:
             self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))

@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +145,30 @@ def api_calls(emu: EmulatorServer) -> dict[str, t.Any]:
         "gets": stats["userGets"],
         "puts": stats["userPuts"],
     }
+
+
+def start_cli(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]:
+    """The target as a running process: stdin and stdout piped, stderr in tmp_path/stderr.log.
+
+    It logs at DEBUG, so :func:`wait_until_reading` sees when a stream's sink is set up.
+    """
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    with (tmp_path / "stderr.log").open("w") as stderr:
+        return subprocess.Popen(
+            [CLI, "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "TARGET_ALGOLIA_LOGLEVEL": "DEBUG"},
+        )
+
+
+def wait_until_reading(tmp_path: Path, stream: str, timeout: float = 30) -> None:
+    """Wait for a target from :func:`start_cli` to have set up ``stream`` (its SCHEMA is read)."""
+    log = tmp_path / "stderr.log"
+    deadline = time.monotonic() + timeout
+    while f"Initializing target sink for stream '{stream}'" not in log.read_text():
+        assert time.monotonic() < deadline, "the target never started reading"
+        time.sleep(0.02)

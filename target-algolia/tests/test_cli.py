@@ -15,12 +15,15 @@ from target_kit import (
     base_config,
     event,
     put_user,
+    record,
     run_cli,
     schema,
     segments_of,
     snapshot,
+    start_cli,
     state,
     to_lines,
+    wait_until_reading,
 )
 
 if t.TYPE_CHECKING:
@@ -91,7 +94,7 @@ def test_run_ends_with_a_summary_on_stderr_and_never_logs_the_key(
         "users_unchanged=1",
         "skipped=1{profile_not_found:1}",
         "rejected=2{invalid_user_id:1,unknown_event:1}",
-        "api_calls=5",  # credentials check + 3 GETs (one a 404) + 1 PUT
+        "api_calls=4",  # 3 GETs (one a 404) + 1 PUT; no separate credentials call
         "retries=0",
         "rate_limited_429=0",
         "calls_per_minute=",
@@ -117,21 +120,45 @@ def test_periodic_summary_on_long_runs(emu: EmulatorServer, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("key", "status"), [("wrong-key", "401"), ("emulator-search-only-key", "403")]
 )
+@pytest.mark.parametrize(
+    ("read", "mirror"),
+    [("per_user", False), ("list_scan", False), ("auto", True)],
+    ids=["per-user-reads", "list-scan", "mirror-scan"],
+)
 def test_bad_credentials_fail_at_once_with_one_line_and_no_state(
-    emu: EmulatorServer, tmp_path: Path, key: str, status: str
+    emu: EmulatorServer, tmp_path: Path, key: str, status: str, read: str, mirror: bool
 ) -> None:
-    put_user(emu, "u1", [])
-    messages = [schema(), event("u1", "vip"), state(1)]
-    result = run_cli(base_config(emu, api_key=key), messages, tmp_path)
+    # No separate credentials call: the run's first calls (8 workers at once
+    # for per-user reads, the first list page for a scan or a mirror plan) are
+    # refused, and the run ends in one line before anything is written.
+    users = [f"u{i:02d}" for i in range(24)]
+    for uid in users:
+        put_user(emu, uid, [])
+    stream = "members" if mirror else "audience"
+    messages = [schema(stream), *[event(uid, "vip", stream=stream) for uid in users], state(1)]
+    extra: dict[str, t.Any] = {"read_strategy": read, "concurrency": 8}
+    if mirror:
+        extra["mirror_streams"] = [{"stream": stream, "audiences": ["vip"], "count_field": "n"}]
+        messages = [
+            schema(stream),
+            *[record({"algolia_user_id": uid, "segment": "vip", "n": 24}, stream) for uid in users],
+            state(1),
+        ]
+    result = run_cli(base_config(emu, api_key=key, **extra), messages, tmp_path)
     assert result.returncode != 0
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if status in line]
-    assert errors, result.stderr
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "| ERROR" in errors[0]
     assert "Traceback" not in result.stderr
-    assert "API key" in result.stderr or "ACL" in result.stderr
+    assert "API key" in errors[0] or "ACL" in errors[0]
     assert key not in result.stderr
-    assert segments_of(emu, "u1") == []
-    assert emu.admin.stats()["userPuts"] == {}
+    assert all(segments_of(emu, uid) == [] for uid in users)
+    calls = emu.admin.stats()
+    assert calls["userPuts"] == {}
+    # The pacer sends the run's first call alone and the refusal stops the
+    # rest; a worker woken by that answer may slip one more call in first.
+    assert calls["total"] <= 2, calls
 
 
 def test_corrupt_line_fails_the_run_and_no_state_passes_it(
@@ -270,18 +297,6 @@ def test_kill_9_mid_batch_then_rerun_converges(emu: EmulatorServer, tmp_path: Pa
     assert emu.admin.stats()["userPuts"] == {}
 
 
-def _start(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]:
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    return subprocess.Popen(
-        [CLI, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
 def test_sigterm_mid_batch_emits_no_state(emu: EmulatorServer, tmp_path: Path) -> None:
     users = [f"u{i:02d}" for i in range(40)]
     for uid in users:
@@ -290,7 +305,7 @@ def test_sigterm_mid_batch_emits_no_state(emu: EmulatorServer, tmp_path: Path) -
     messages: list[dict | str] = [schema()]
     for n, uid in enumerate(users):
         messages += [event(uid, "vip"), state(n)]
-    proc = _start(base_config(emu, concurrency=2), tmp_path)
+    proc = start_cli(base_config(emu, concurrency=2), tmp_path)
     assert proc.stdin is not None
     proc.stdin.write(to_lines(messages))
     proc.stdin.close()
@@ -312,18 +327,15 @@ def test_sigterm_between_batches_writes_what_was_read_then_emits_state(
 ) -> None:
     put_user(emu, "u1", [])
     put_user(emu, "u2", [])
-    proc = _start(base_config(emu, max_wait_seconds=120), tmp_path)
+    proc = start_cli(base_config(emu, max_wait_seconds=120), tmp_path)
     assert proc.stdin is not None
     proc.stdin.write(to_lines([schema(), event("u1", "vip"), event("u2", "vip"), state(1)]))
     proc.stdin.flush()
-    # The first record makes the target check the credentials (one call); give
-    # it a moment to read the rest. The batch is neither full nor due: nothing written yet.
-    deadline = time.monotonic() + 20
-    while emu.admin.stats()["total"] < 1:
-        assert time.monotonic() < deadline, "the target never started"
-        time.sleep(0.02)
+    # Give it a moment to read the records after the SCHEMA. The batch is
+    # neither full nor due: nothing is read or written yet.
+    wait_until_reading(tmp_path, "audience")
     time.sleep(0.5)
-    assert emu.admin.stats()["userPuts"] == {}
+    assert emu.admin.stats()["total"] == 0
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
     assert [json.loads(line) for line in out.splitlines()] == [{"bookmark": 1}]

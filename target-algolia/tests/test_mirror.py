@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import subprocess
 import time
 import typing as t
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 from target_kit import (
-    CLI,
     api_calls,
     base_config,
     load_profiles,
@@ -20,8 +18,10 @@ from target_kit import (
     run_in_process,
     schema,
     segments_of,
+    start_cli,
     state,
     to_lines,
+    wait_until_reading,
 )
 
 from algolia_api import ServerError
@@ -35,6 +35,14 @@ if t.TYPE_CHECKING:
 
 M = "meltano"
 S = "members"
+#: A version as a singer-sdk tap makes it: the sync's start, in epoch seconds.
+#: In-process runs started with this test process, so it is this run's.
+V = int(time.time())
+
+
+def version_now() -> int:
+    """A fresh version, for a target process started after this call."""
+    return int(time.time())
 
 
 def member(user: str | None, slug: str | None, version: int | None = None, **extra: t.Any) -> dict:
@@ -101,14 +109,14 @@ def assert_added_only(emu: EmulatorServer) -> None:
 
 
 def test_activate_version_after_the_records_proves_the_membership(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), activate(7), state(1)]
+    messages = [schema(S), *current_members(V), activate(V), state(1)]
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert_removed(app)
     calls = api_calls(app)
-    # Key check + one page; each changed profile is re-read and written once.
+    # One page; each changed profile is re-read and written once.
     assert calls == {
-        "list": 2,
+        "list": 1,
         "gets": {"bob": 1, "carol": 1, "erin": 1},
         "puts": {"bob": 1, "carol": 1, "erin": 1},
     }
@@ -117,12 +125,12 @@ def test_activate_version_after_the_records_proves_the_membership(app: EmulatorS
 
 
 def test_rerun_of_the_same_membership_changes_nothing(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), activate(7), state(1)]
+    messages = [schema(S), *current_members(V), activate(V), state(1)]
     assert run_in_process(mirror_config(app), messages).error is None
     app.admin.reset_stats()
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
-    assert api_calls(app) == {"list": 2, "gets": {}, "puts": {}}
+    assert api_calls(app) == {"list": 1, "gets": {}, "puts": {}}
     assert_removed(app)
 
 
@@ -130,26 +138,26 @@ def test_activate_version_before_the_records_proves_nothing(
     app: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     # What singer-sdk taps (tap-postgres 0.10) send: ACTIVATE_VERSION first.
-    messages = [schema(S), activate(7), *current_members(7), state(1)]
+    messages = [schema(S), activate(V), *current_members(V), state(1)]
     with caplog.at_level(logging.WARNING):
         run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert_added_only(app)
     assert "NOT proven complete" in caplog.text
     assert "removals skipped" in caplog.text
-    assert run.target.stats.mirror == {S: "unproven:removals_skipped/+2/-0"}
+    assert run.target.stats.mirror == {S: "unproven:removals_skipped:no_proof/+2/-0"}
     assert "unproven:removals_skipped" in run.target.summary()
     assert run.states == [{"bookmark": 1}]
 
 
 def test_end_of_input_alone_proves_nothing(app: EmulatorServer) -> None:
-    run = run_in_process(mirror_config(app), [schema(S), *current_members(7), state(1)])
+    run = run_in_process(mirror_config(app), [schema(S), *current_members(V), state(1)])
     assert run.error is None
     assert_added_only(app)
 
 
 def test_activate_version_of_another_version_proves_nothing(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(6), activate(7)]
+    messages = [schema(S), *current_members(V - 1), activate(V)]
     assert run_in_process(mirror_config(app), messages).error is None
     assert_added_only(app)
 
@@ -157,9 +165,70 @@ def test_activate_version_of_another_version_proves_nothing(app: EmulatorServer)
 def test_records_without_a_version_are_not_proven_by_activate_version(
     app: EmulatorServer,
 ) -> None:
-    messages = [schema(S), *current_members(None), activate(7)]
+    messages = [schema(S), *current_members(None), activate(V)]
     assert run_in_process(mirror_config(app), messages).error is None
     assert_added_only(app)
+
+
+def test_a_resumed_classic_version_removes_nothing_through_the_cli(
+    app: EmulatorServer, tmp_path: Path
+) -> None:
+    # A classic tap (tap-postgres/tap-mysql FULL_TABLE) died an hour ago after
+    # sending alice and carol; resumed now under the same version, it sends only
+    # the rest of the table, then ACTIVATE_VERSION. Removing everyone this run
+    # did not see would remove alice for a crash.
+    resumed = int((time.time() - 3600) * 1000)
+    rest = [member("erin", "gold", resumed)]
+    result = run_cli(mirror_config(app), [schema(S), *rest, activate(resumed), state(1)], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert segments_of(app, "alice") == [("vip", M), ("x", "crm")]
+    assert segments_of(app, "bob") == [("vip", M), ("vip", "crm"), ("other", M)]
+    assert segments_of(app, "erin") == [("gold", M), ("vip", M)]
+    assert api_calls(app)["puts"] == {}
+    warning = next(line for line in result.stderr.splitlines() if "NOT proven complete" in line)
+    assert f"version {resumed} (ms epoch) began 60 min before this run started" in warning
+    assert "resumed sync" in warning
+    assert "mirror={members:unproven:removals_skipped:version_before_this_run/+0/-0}" in (
+        result.stderr
+    )
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"bookmark": 1}]
+
+
+@pytest.mark.parametrize(
+    "unit", [pytest.param(1, id="seconds-singer-sdk"), pytest.param(1000, id="ms-classic")]
+)
+def test_a_version_begun_by_this_run_proves_through_the_cli(
+    app: EmulatorServer, tmp_path: Path, unit: int
+) -> None:
+    fresh = int(time.time() * unit)  # taken before the target starts, as a tap would
+    messages = [schema(S), *current_members(fresh), activate(fresh), state(1)]
+    result = run_cli(mirror_config(app), messages, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_removed(app)
+    assert f"proven complete (ACTIVATE_VERSION {fresh} after its records)" in result.stderr
+    assert "mirror={members:proven/+2/-2}" in result.stderr
+
+
+@pytest.mark.parametrize("version", [1, 20260101])
+def test_a_version_that_is_no_sync_start_time_proves_nothing_through_the_cli(
+    app: EmulatorServer, tmp_path: Path, version: int
+) -> None:
+    messages = [schema(S), *current_members(version), activate(version), state(1)]
+    result = run_cli(mirror_config(app), messages, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_added_only(app)
+    assert f"but version {version} is not a sync-start time" in result.stderr
+    assert "removals_skipped:version_not_a_sync_start/+2/-0" in result.stderr
+
+
+def test_a_version_from_the_future_proves_nothing(app: EmulatorServer) -> None:
+    future = int((time.time() + 86400) * 1000)
+    messages = [schema(S), *current_members(future), activate(future)]
+    run = run_in_process(mirror_config(app), messages)
+    assert run.error is None
+    assert_added_only(app)
+    outcome = "unproven:removals_skipped:version_not_a_sync_start/+2/-0"
+    assert run.target.stats.mirror == {S: outcome}
 
 
 def test_matching_count_column_proves_the_membership(app: EmulatorServer) -> None:
@@ -186,7 +255,7 @@ def test_rows_missing_against_the_count_column_remove_nothing(app: EmulatorServe
 
 
 def test_a_rejected_record_voids_the_proof(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), member("bad id!", "vip", 7), activate(7)]
+    messages = [schema(S), *current_members(V), member("bad id!", "vip", V), activate(V)]
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert_added_only(app)
@@ -194,7 +263,7 @@ def test_a_rejected_record_voids_the_proof(app: EmulatorServer) -> None:
 
 
 def test_audience_outside_the_scope_is_rejected(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), member("dave", "shoes", 7), activate(7)]
+    messages = [schema(S), *current_members(V), member("dave", "shoes", V), activate(V)]
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert run.target.stats.rejected == {"out_of_scope": 1}
@@ -252,7 +321,7 @@ def test_empty_audience_applies_when_allowed(app: EmulatorServer) -> None:
 def test_removals_over_the_fraction_stop_the_run_before_any_write(app: EmulatorServer) -> None:
     # bob and erin lose segments: 2 of 3 holders, 67% > 50%. carol's addition waits too.
     config = mirror_config(app, mirror_max_removal_fraction=0.5)
-    run = run_in_process(config, [schema(S), *current_members(7), activate(7), state(1)])
+    run = run_in_process(config, [schema(S), *current_members(V), activate(V), state(1)])
     assert isinstance(run.error, MirrorGuardError)
     message = str(run.error)
     assert "\n" not in message
@@ -264,7 +333,7 @@ def test_removals_over_the_fraction_stop_the_run_before_any_write(app: EmulatorS
 
 def test_removals_over_the_count_stop_the_run_before_any_write(app: EmulatorServer) -> None:
     config = mirror_config(app, mirror_max_removals=1, mirror_max_removal_fraction=1)
-    run = run_in_process(config, [schema(S), *current_members(7), activate(7)])
+    run = run_in_process(config, [schema(S), *current_members(V), activate(V)])
     assert isinstance(run.error, MirrorGuardError)
     assert "mirror_max_removals=1" in str(run.error)
     assert api_calls(app)["puts"] == {}
@@ -272,7 +341,8 @@ def test_removals_over_the_count_stop_the_run_before_any_write(app: EmulatorServ
 
 def test_guard_error_is_one_line_on_the_cli(app: EmulatorServer, tmp_path: Path) -> None:
     config = mirror_config(app, mirror_max_removals=1, mirror_max_removal_fraction=1)
-    result = run_cli(config, [schema(S), *current_members(7), activate(7), state(1)], tmp_path)
+    v = version_now()
+    result = run_cli(config, [schema(S), *current_members(v), activate(v), state(1)], tmp_path)
     assert result.returncode != 0
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if "Mirror guard" in line]
@@ -286,7 +356,7 @@ def test_dry_run_prints_the_plan_and_writes_it_as_json_lines(
     plan_path = tmp_path / "plan.jsonl"
     config = mirror_config(app, dry_run=True, mirror_plan_path=str(plan_path))
     with caplog.at_level(logging.INFO):
-        run = run_in_process(config, [schema(S), *current_members(7), activate(7)])
+        run = run_in_process(config, [schema(S), *current_members(V), activate(V)])
     assert run.error is None
     calls = api_calls(app)
     assert (calls["gets"], calls["puts"]) == ({}, {})
@@ -306,16 +376,16 @@ def test_dry_run_reports_a_tripped_guard_without_failing(
 ) -> None:
     config = mirror_config(app, dry_run=True, mirror_max_removals=1)
     with caplog.at_level(logging.WARNING):
-        run = run_in_process(config, [schema(S), *current_members(7), activate(7)])
+        run = run_in_process(config, [schema(S), *current_members(V), activate(V)])
     assert run.error is None
     assert "a real run would stop here" in caplog.text
 
 
 def test_profile_deleted_between_scan_and_write_is_skipped(app: EmulatorServer) -> None:
-    # Deleted right after the scan's only page (list call 2; call 1 is the key check).
-    app.admin.schedule_touch(2, ["bob"], action="delete")
+    # Deleted right after the scan's only page.
+    app.admin.schedule_touch(1, ["bob"], action="delete")
     run = run_in_process(
-        mirror_config(app), [schema(S), *current_members(7), activate(7), state(1)]
+        mirror_config(app), [schema(S), *current_members(V), activate(V), state(1)]
     )
     assert run.error is None
     assert run.target.stats.skipped == {"profile_not_found": 1}
@@ -325,7 +395,7 @@ def test_profile_deleted_between_scan_and_write_is_skipped(app: EmulatorServer) 
 
 def test_a_write_landing_after_the_scan_survives_the_reread(app: EmulatorServer) -> None:
     app.admin.schedule_touch(
-        2,
+        1,
         ["erin"],
         action="segments",
         segments=[
@@ -334,7 +404,7 @@ def test_a_write_landing_after_the_scan_survives_the_reread(app: EmulatorServer)
             {"id": "new", "source": "crm"},
         ],
     )
-    run = run_in_process(mirror_config(app), [schema(S), *current_members(7), activate(7)])
+    run = run_in_process(mirror_config(app), [schema(S), *current_members(V), activate(V)])
     assert run.error is None
     assert segments_of(app, "erin") == [("gold", M), ("new", "crm")]
 
@@ -342,10 +412,11 @@ def test_a_write_landing_after_the_scan_survives_the_reread(app: EmulatorServer)
 def test_scan_page_failing_after_retries_writes_nothing(emu: EmulatorServer) -> None:
     load_profiles(emu, {f"u{i:05d}": [("vip", M)] for i in range(2500)})
     config = mirror_config(emu, max_retries=1)
-    members = [member(f"u{i:05d}", "vip", 7) for i in range(2500) if i != 1200]
-    emu.admin.inject_status(503, 2, method="GET", path_prefix="/2/users", after=2)
+    members = [member(f"u{i:05d}", "vip", V) for i in range(2500) if i != 1200]
+    # Page 1 passes; page 2 fails on its try and its retry.
+    emu.admin.inject_status(503, 2, method="GET", path_prefix="/2/users", after=1)
     run = run_in_process(
-        config, [schema(S), *members, member("u99999", "vip", 7), activate(7), state(4)]
+        config, [schema(S), *members, member("u99999", "vip", V), activate(V), state(4)]
     )
     assert isinstance(run.error, ServerError)
     assert run.states == []
@@ -353,7 +424,7 @@ def test_scan_page_failing_after_retries_writes_nothing(emu: EmulatorServer) -> 
 
 
 def test_crash_while_applying_then_rerun_converges(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), activate(7), state(1)]
+    messages = [schema(S), *current_members(V), activate(V), state(1)]
     config = mirror_config(app, max_retries=0, concurrency=1)
     # The second PUT fails: one profile is written, the run stops without STATE.
     app.admin.inject_status(500, 1, method="PUT", after=1)
@@ -368,7 +439,7 @@ def test_crash_while_applying_then_rerun_converges(app: EmulatorServer) -> None:
 
 
 def test_members_without_a_profile_cost_no_call(app: EmulatorServer) -> None:
-    messages = [schema(S), *current_members(7), member("ghost", "vip", 7), activate(7)]
+    messages = [schema(S), *current_members(V), member("ghost", "vip", V), activate(V)]
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert "ghost" not in api_calls(app)["gets"]
@@ -390,8 +461,8 @@ def test_state_waits_for_the_mirror_plan_when_other_streams_flush(app: EmulatorS
         schema("events"),
         *events,
         state(1),
-        *current_members(7),
-        activate(7),
+        *current_members(V),
+        activate(V),
         state(2),
     ]
     run = run_in_process(config, messages)
@@ -402,7 +473,7 @@ def test_state_waits_for_the_mirror_plan_when_other_streams_flush(app: EmulatorS
 
 def test_entry_only_trigger_never_removes(app: EmulatorServer) -> None:
     config = mirror_config(app, trigger_events="entry")
-    run = run_in_process(config, [schema(S), *current_members(7), activate(7)])
+    run = run_in_process(config, [schema(S), *current_members(V), activate(V)])
     assert run.error is None
     assert_added_only(app)
 
@@ -412,22 +483,12 @@ def test_sigterm_before_the_end_of_input_applies_nothing_and_emits_no_state(
 ) -> None:
     # Even a proven membership is not applied on a stop signal: the plan runs
     # only at the end of the input, and a signal is not one.
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(mirror_config(app)))
-    proc = subprocess.Popen(
-        [CLI, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    v = version_now()
+    proc = start_cli(mirror_config(app), tmp_path)
     assert proc.stdin is not None
-    proc.stdin.write(to_lines([schema(S), *current_members(7), activate(7), state(1)]))
+    proc.stdin.write(to_lines([schema(S), *current_members(v), activate(v), state(1)]))
     proc.stdin.flush()
-    deadline = time.monotonic() + 30
-    while app.admin.stats()["total"] < 1:  # the key check: the records are being read
-        assert time.monotonic() < deadline, "the target never started"
-        time.sleep(0.02)
+    wait_until_reading(tmp_path, S)
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
@@ -436,7 +497,7 @@ def test_sigterm_before_the_end_of_input_applies_nothing_and_emits_no_state(
     assert segments_of(app, "bob") == [("vip", M), ("vip", "crm"), ("other", M)]
     # The rerun with the whole input converges.
     run = run_in_process(
-        mirror_config(app), [schema(S), *current_members(7), activate(7), state(1)]
+        mirror_config(app), [schema(S), *current_members(V), activate(V), state(1)]
     )
     assert run.error is None
     assert_removed(app)

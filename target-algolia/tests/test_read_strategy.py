@@ -47,7 +47,7 @@ def test_list_scan_costs_one_call_per_page_and_one_put_per_changed_user(
     run = run_in_process(base_config(emu, read_strategy="list_scan"), messages)
     assert run.error is None
     calls = api_calls(emu)
-    assert calls == {"list": 3 + 1, "gets": {}, "puts": {"u01500": 1, "u02400": 1}}  # +1: key check
+    assert calls == {"list": 3, "gets": {}, "puts": {"u01500": 1, "u02400": 1}}
     assert segments_of(emu, "u00000") == [("vip", M), ("x", "crm")]
     assert segments_of(emu, "u01500") == [("vip", M)]
     assert segments_of(emu, "u02400") == [("vip", M)]
@@ -62,7 +62,7 @@ def test_scan_stops_once_every_batch_user_was_seen(emu: EmulatorServer) -> None:
         [schema(), event("u00010", "vip"), event("u01200", "vip")],
     )
     assert run.error is None
-    assert api_calls(emu)["list"] == 2 + 1  # pages 1 and 2 of 5, plus the key check
+    assert api_calls(emu)["list"] == 2  # pages 1 and 2 of 5
 
 
 def test_reread_costs_a_get_and_a_put_per_changed_user_and_sees_a_late_write(
@@ -70,9 +70,9 @@ def test_reread_costs_a_get_and_a_put_per_changed_user_and_sees_a_late_write(
 ) -> None:
     load_profiles(emu, profiles(1500))
     # Another system adds its own segment to u00020 right after our first page
-    # was served (list call 1 is the start-up key check).
+    # was served.
     emu.admin.schedule_touch(
-        2, ["u00020"], action="segments", segments=[{"id": "vip", "source": "crm"}]
+        1, ["u00020"], action="segments", segments=[{"id": "vip", "source": "crm"}]
     )
     run = run_in_process(
         base_config(emu, read_strategy="list_scan", reread_before_write=True),
@@ -96,7 +96,7 @@ def test_without_reread_a_write_landing_after_the_scan_is_overwritten(emu: Emula
     # PUT is lost. The write lands after page 1 was served, before our PUT.
     load_profiles(emu, profiles(1500))
     emu.admin.schedule_touch(
-        2, ["u00020"], action="segments", segments=[{"id": "vip", "source": "crm"}]
+        1, ["u00020"], action="segments", segments=[{"id": "vip", "source": "crm"}]
     )
     run = run_in_process(
         base_config(emu, read_strategy="list_scan"), [schema(), event("u00020", "shoes")]
@@ -110,7 +110,7 @@ def test_each_page_is_written_before_the_next_page_is_read(emu: EmulatorServer) 
     # page 1's PUT came after page 2 was read, it would erase that write.
     load_profiles(emu, profiles(2500))
     emu.admin.schedule_touch(
-        3, ["u00010"], action="segments", segments=[{"id": "late", "source": "crm"}]
+        2, ["u00010"], action="segments", segments=[{"id": "late", "source": "crm"}]
     )
     run = run_in_process(
         base_config(emu, read_strategy="list_scan"),
@@ -123,7 +123,7 @@ def test_each_page_is_written_before_the_next_page_is_read(emu: EmulatorServer) 
 
 def test_profile_deleted_between_scan_and_write_is_skipped(emu: EmulatorServer) -> None:
     load_profiles(emu, profiles(1200))
-    emu.admin.schedule_touch(2, ["u00005"], action="delete")  # after page 1
+    emu.admin.schedule_touch(1, ["u00005"], action="delete")  # after page 1
     run = run_in_process(
         base_config(emu, read_strategy="list_scan"),
         [schema(), event("u00005", "vip"), event("u00006", "vip"), state(7)],
@@ -153,8 +153,8 @@ def test_scan_page_failing_after_retries_stops_the_run_without_state(
     load_profiles(emu, profiles(2500))
     config = base_config(emu, read_strategy="list_scan", max_retries=2)
     messages = [schema(), event("u00010", "vip"), event("u02000", "vip"), state(3)]
-    # The key check and page 1 pass; page 2 fails on its try and both retries.
-    emu.admin.inject_status(500, 3, method="GET", path_prefix="/2/users", after=2)
+    # Page 1 passes; page 2 fails on its try and both retries.
+    emu.admin.inject_status(500, 3, method="GET", path_prefix="/2/users", after=1)
     run = run_in_process(config, messages)
     assert isinstance(run.error, ServerError)
     assert run.states == []
@@ -187,7 +187,7 @@ def test_auto_gives_up_the_scan_when_per_user_reads_are_cheaper(
     )
     assert run.error is None
     calls = api_calls(emu)
-    assert calls["list"] == 3 + 1
+    assert calls["list"] == 3
     assert calls["gets"] == {"u04990": 1, "u04991": 1, "u04992": 1}
     assert len(calls["puts"]) == 3
 
@@ -207,7 +207,7 @@ def test_list_scan_and_its_writes_share_the_paced_budget(
     assert run.error is None
     assert all(segments_of(emu, user) == [("vip", M)] for user in changed)
     calls = api_calls(emu)
-    assert calls["list"] == 3 + 1
+    assert calls["list"] == 3
     assert sum(calls["puts"].values()) == len(changed)
     assert run.states == [{"bookmark": 9}]
     assert run.target.stats.scan_pages == 3

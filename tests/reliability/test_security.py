@@ -304,7 +304,7 @@ def test_every_target_request_verifies_tls_whatever_the_config_or_env(
     run = tk.run_in_process(config, [tk.schema(), tk.event("u1", "a")])
     assert run.error is None
     assert tk.segments_of(emu, "u1") == [("a", "meltano")]
-    assert len(seen) == 3  # credentials, GET, PUT
+    assert len(seen) == 2  # GET, PUT
     assert all(value is True for value in seen), seen
 
 
