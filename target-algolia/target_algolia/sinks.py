@@ -43,6 +43,7 @@ class AlgoliaSegmentsSink(BatchSink):
     ) -> None:
         # Set first: the SDK's __init__ asks include_sdc_metadata_properties.
         self.membership: Membership | None = target.mirror_membership(stream_name)
+        self._collecting = False  # logged the first record of a mirror stream
         super().__init__(target, stream_name, *args, **kwargs)
         self._algolia_target = target
         # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
@@ -94,6 +95,13 @@ class AlgoliaSegmentsSink(BatchSink):
         user_id = record.get(self.user_id_field)
         try:
             if self.membership is not None:
+                if not self._collecting:
+                    self._collecting = True
+                    self.logger.info(
+                        "Mirror stream %s: collecting members; nothing is written "
+                        "before the end of the input",
+                        self.stream_name,
+                    )
                 self.membership.add_record(record)
                 return
             problem = user_id_problem(user_id)
