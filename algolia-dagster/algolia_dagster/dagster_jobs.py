@@ -9,10 +9,12 @@
   task: the state ID (``dev:tap-algolia-to-target-jsonl``), or for a writer to
   Algolia, its application (``dev:algolia-writes:target-algolia``). With the
   pool limit at 1 (the shipped dagster.yaml sets
-  ``concurrency.pools.default_limit: 1``), two runs that would write the same
-  state, or the same application's segments, never execute at the same time on
-  any worker of the instance, while pipelines of different applications run
-  side by side.
+  ``concurrency.pools.default_limit: 1`` and ``granularity: run``), the
+  daemon's run queue never starts a run while another run holding one of its
+  pools is in progress: two runs that would write the same state, or the same
+  application's segments, never execute at the same time, while pipelines of
+  different applications run side by side. (Runs that bypass the queue,
+  ``dagster job execute``, are not held; see pools.py for creating the pools.)
 - Nothing secret goes through Dagster: the ops take no config, and Meltano and
   the plugins read credentials from the environment of the process running
   the step.

@@ -9,9 +9,10 @@
   no credential anywhere in Dagster's records
 - two applications' jobs at the same time: they overlap, and each keeps its
   own state
-- two runs of one state ID at the same time: the pool in the shipped
-  dagster.yaml makes the second wait for the first
-- two writers to one Algolia application at the same time: they take turns,
+- two runs of one state ID queued together (`dagster job launch`, then the
+  daemon): the run-granularity pools of the shipped dagster.yaml make the
+  daemon start the second only after the first has finished
+- two writers to one Algolia application queued together: they take turns,
   and neither undoes the other's segments
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -304,35 +306,100 @@ def test_two_applications_run_side_by_side_with_their_own_state(
     assert bookmark(meltano, EU_STATE_ID) > main_bookmark
 
 
-# Dagster 1.13's op-level pool claim races between processes (the claim's UPDATE
-# does not require the slot to be free; on SQLite and on PostgreSQL alike), so
-# two `dagster job execute` processes can both take a pool's one slot. These two
-# tests measured exactly that (1 run in 3 to 5 overlapped under load); they stay
-# skipped until the limit is enforced where no race exists (docs/dagster.md).
-POOL_RACE = pytest.mark.skip(
-    reason="Dagster op-pool claims race across processes; the no-overlap guarantee "
-    "does not hold for concurrent `dagster job execute` (docs/dagster.md, Known gap)"
-)
+def run_through_queue(
+    jobs: list[str], dagster_home: Path, instance: dg.DagsterInstance, tmp_path: Path
+) -> list[Any]:
+    """The way a deployment runs jobs: each job submitted with `dagster job
+    launch` into the instance's run queue, then `dagster-daemon run` dequeues
+    and launches them; returns their run records once all have finished.
+
+    Every run is queued before the daemon starts, so its first dequeue pass
+    sees them all at once: the hardest case for the pools. The daemon is
+    stopped afterwards whatever happens."""
+    subprocess.run([str(MELTANO), "state", "list"], cwd=ROOT, capture_output=True, check=True)
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "algolia_dagster.definitions",
+                            "working_directory": str(ROOT),
+                            "location_name": "algolia-meltano",
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+
+    def check_call(*args: str) -> None:
+        out = subprocess.run(
+            args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert out.returncode == 0, " ".join(args) + "\n" + (out.stdout + out.stderr)[-3000:]
+
+    # The deployment step docs/dagster.md prescribes before the daemon runs.
+    check_call(str(sys.executable), "-m", "algolia_dagster.pools")
+    before = {r.run_id for r in instance.get_runs()}
+    for job in jobs:
+        check_call(str(bindir / "dagster"), "job", "launch", "-w", str(workspace), "-j", job)
+    queued = [r for r in instance.get_runs() if r.run_id not in before]
+    assert len(queued) == len(jobs)
+    assert all(r.status == dg.DagsterRunStatus.QUEUED for r in queued)
+
+    log = tmp_path / "daemon.log"
+    with log.open("w") as sink:
+        daemon = subprocess.Popen(
+            [str(bindir / "dagster-daemon"), "run", "-w", str(workspace)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            runs = [instance.get_run_by_id(r.run_id) for r in queued]
+            if all(r is not None and r.is_finished for r in runs):
+                break
+            assert daemon.poll() is None, "the daemon exited:\n" + log.read_text()[-3000:]
+            time.sleep(1)
+        else:
+            pytest.fail("runs did not finish in 600 s:\n" + log.read_text()[-3000:])
+    finally:
+        daemon.send_signal(signal.SIGINT)  # the daemon's own clean shutdown
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+    return sorted((r for r in runs if r is not None), key=lambda r: jobs.index(r.job_name))
 
 
-@POOL_RACE
 def test_runs_of_one_state_id_never_overlap(
-    dagster_home, instance, meltano, meltano_env, emulator_factory, monkeypatch
+    dagster_home, instance, meltano, meltano_env, emulator_factory, monkeypatch, tmp_path
 ):
     emulator = emulator_factory(users=30, seed=5, latency_ms=300)
     monkeypatch.setenv("TAP_ALGOLIA_API_URL", emulator.url)
     monkeypatch.setenv("TAP_ALGOLIA_PAGE_SIZE", "10")
 
-    first, second = run_concurrently(["import_users", "import_users"], dagster_home, instance)
-    # Both succeed: the second waited for the pool's slot instead of colliding
-    # with the first (Meltano would refuse a second run of a running state ID).
+    first, second = run_through_queue(
+        ["import_users", "import_users"], dagster_home, instance, tmp_path
+    )
+    # Both succeed: the queue held the second back until the first had finished,
+    # instead of starting it beside it (Meltano would refuse a second run of a
+    # running state ID).
     assert succeeded(first)
     assert succeeded(second)
     a, b = sorted([step_window(instance, first.run_id), step_window(instance, second.run_id)])
     assert a[1] <= b[0], f"steps overlapped: {a} and {b}"
 
 
-@POOL_RACE
 def test_writers_to_one_application_take_turns_and_lose_nothing(
     dagster_home, instance, meltano, meltano_env, postgres, emulator_factory, monkeypatch, tmp_path
 ):
@@ -355,8 +422,8 @@ def test_writers_to_one_application_take_turns_and_lose_nothing(
     for name, value in postgres.env("TAP_POSTGRES").items():
         monkeypatch.setenv(name, value)
 
-    file_run, table_run = run_concurrently(
-        ["export_audiences", "export_audiences_postgres"], dagster_home, instance
+    file_run, table_run = run_through_queue(
+        ["export_audiences", "export_audiences_postgres"], dagster_home, instance, tmp_path
     )
     assert succeeded(file_run)
     assert succeeded(table_run)
