@@ -36,7 +36,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
 from target_algolia.merge import segment_id_problem
-from target_algolia.writer import (
+from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
     INVALID_USER_ID,

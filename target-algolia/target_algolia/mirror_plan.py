@@ -40,7 +40,7 @@ if t.TYPE_CHECKING:
 
     from target_algolia.merge import Trigger
     from target_algolia.mirror import Membership, Proof
-    from target_algolia.writer import SegmentWriter
+    from target_algolia.profile_writer import ProfileWriter
 
 #: User IDs shown per kind of change when a plan is printed.
 SAMPLE_SIZE = 10
@@ -90,7 +90,7 @@ class MirrorRun:
         self,
         memberships: t.Mapping[str, Membership],
         *,
-        writer: SegmentWriter,
+        writer: ProfileWriter,
         guards: Guards,
         trigger: Trigger,
         plan_path: str | None,

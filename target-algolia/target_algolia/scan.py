@@ -37,7 +37,7 @@ if t.TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from target_algolia.merge import Change
-    from target_algolia.writer import SegmentWriter, UserEntry
+    from target_algolia.profile_writer import ProfileWriter, UserEntry
 
 #: ``auto`` scans only batches at least this large: one list page can at best
 #: replace as many per-user reads as it holds profiles.
@@ -61,7 +61,7 @@ class ReadStrategy(str, enum.Enum):
 class ListScan:
     """Write one batch by scanning the application's profiles page by page."""
 
-    def __init__(self, writer: SegmentWriter, pool: ThreadPoolExecutor, *, give_up: bool) -> None:
+    def __init__(self, writer: ProfileWriter, pool: ThreadPoolExecutor, *, give_up: bool) -> None:
         self.writer = writer
         self.pool = pool
         self.give_up = give_up

@@ -17,7 +17,7 @@ from target_algolia.merge import (
     segment_id_problem,
     snapshot_operation,
 )
-from target_algolia.writer import (
+from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     FILTERED_BY_TRIGGER,
     INVALID_SEGMENT,
@@ -31,8 +31,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
     from target_algolia.mirror import Membership
+    from target_algolia.profile_writer import ProfileWriter
     from target_algolia.target import TargetAlgolia
-    from target_algolia.writer import SegmentWriter
 
 
 class AlgoliaSegmentsSink(BatchSink):
@@ -81,7 +81,7 @@ class AlgoliaSegmentsSink(BatchSink):
         """
 
     @property
-    def writer(self) -> SegmentWriter:
+    def writer(self) -> ProfileWriter:
         return self._algolia_target.writer
 
     @property

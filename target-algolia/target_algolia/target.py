@@ -32,6 +32,7 @@ from target_algolia.mirror import (
     parse_mirror_streams,
 )
 from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
+from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.scan import ReadStrategy
 from target_algolia.sinks import AlgoliaSegmentsSink
@@ -42,7 +43,6 @@ from target_algolia.summary import (
     RunStats,
     open_rejects_file,
 )
-from target_algolia.writer import SegmentWriter
 
 if t.TYPE_CHECKING:
     import logging
@@ -218,7 +218,7 @@ class TargetAlgolia(Target):
         self._memberships: dict[str, Membership] = {}
         self._mirror_applied = False
         self.stats = RunStats()
-        self._writer: SegmentWriter | None = None
+        self._writer: ProfileWriter | None = None
         self._client: AlgoliaClient | None = None
         # Opened now: a path that cannot be written fails before any API call.
         self._rejects: RejectsFile | None = open_rejects_file(self.config.get("rejects_path"))
@@ -238,7 +238,7 @@ class TargetAlgolia(Target):
         return bool(self.config["dry_run"])
 
     @property
-    def writer(self) -> SegmentWriter:
+    def writer(self) -> ProfileWriter:
         """The run's writer, created on first use.
 
         No separate credentials call: the run's first real call (a GET of a
@@ -258,7 +258,7 @@ class TargetAlgolia(Target):
                 logger=self.logger,
             )
             self._client = client
-            self._writer = SegmentWriter(
+            self._writer = ProfileWriter(
                 client,
                 source=self.config["segment_source"],
                 concurrency=concurrency,

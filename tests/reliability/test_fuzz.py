@@ -29,7 +29,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(Heal
 
 
 class StubWriter:
-    """Stands in for SegmentWriter: records what the sink decided, sends nothing."""
+    """Stands in for ProfileWriter: records what the sink decided, sends nothing."""
 
     def __init__(self) -> None:
         self.stats = RunStats()

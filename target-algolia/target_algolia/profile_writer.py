@@ -1,9 +1,9 @@
 """The batch shared by all of a run's streams, and the concurrent GET/merge/PUT of it.
 
-One :class:`SegmentWriter` belongs to the target. Every sink adds its accepted
+One :class:`ProfileWriter` belongs to the target. Every sink adds its accepted
 records to the writer's pending batch, so a user's records from several
 streams are reduced together in input order and two streams can never race
-on the same profile. :meth:`SegmentWriter.flush` writes the batch with a pool
+on the same profile. :meth:`ProfileWriter.flush` writes the batch with a pool
 of worker threads that share one client (and so one request budget), and
 returns only when every user of the batch is written, skipped or rejected.
 """
@@ -74,8 +74,8 @@ class UserEntry:
     records: list[tuple[dict[str, t.Any], str]] = field(default_factory=list)
 
 
-class SegmentWriter:
-    """Pending batch + concurrent writes for one run."""
+class ProfileWriter:
+    """The run's pending batch of segment changes, and their GET/merge/PUT onto profiles."""
 
     def __init__(
         self,
