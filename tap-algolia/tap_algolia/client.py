@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
+from datetime import datetime, timezone
 
 import backoff
 import requests
 from singer_sdk.exceptions import AbortedSyncPausedException
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
@@ -39,14 +39,19 @@ if t.TYPE_CHECKING:
     from tap_algolia.tap import TapAlgolia
 
 
-_EXPLAINED = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
+#: Exceptions the user already hears about in one line (algolia_api.cli explains
+#: API errors and exhausted retries; a --test run stops on purpose after one
+#: record): singer-sdk's generic "unhandled error" line is not shown for them.
+HANDLED_EXCEPTIONS = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
 
 
-class SessionAuth(requests.auth.AuthBase):
-    """No per-request authentication: build_session put the headers on the session.
+class PassThroughAuth(requests.auth.AuthBase):
+    """Leaves each request as it is: the API key headers are already on the session.
 
-    (singer-sdk's default authenticator re-encodes every URL, which would
-    undo the form-style commas of list parameters.)
+    algolia_api.build_session puts the authentication headers on the tap's one
+    session. The stream still needs an authenticator because singer-sdk's
+    default one re-encodes every URL, which would undo the form-style commas
+    of list parameters.
     """
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -84,7 +89,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         super().__init__(tap, **kwargs)
         self._page: tuple[requests.Response, Page] | None = None
         #: When the page being emitted was received: its records' ``time_extracted``.
-        self.extracted_at = utc_now()
+        self.extracted_at = datetime.now(timezone.utc)
 
     # Connection -----------------------------------------------------------------
 
@@ -102,8 +107,8 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         return self._tap.session
 
     @property
-    def authenticator(self) -> SessionAuth:
-        return SessionAuth()
+    def authenticator(self) -> PassThroughAuth:
+        return PassThroughAuth()
 
     @property
     def user_agent(self) -> str:
@@ -130,7 +135,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         raise_for_response(response)
         page = decode_page(response)
         self._page = (response, page)
-        self.extracted_at = utc_now()
+        self.extracted_at = datetime.now(timezone.utc)
 
     def decoded_page(self, response: requests.Response) -> Page:
         if self._page is None or self._page[0] is not response:
@@ -183,7 +188,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         """
         if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
             error = sys.exc_info()[1]
-            if isinstance(error, _EXPLAINED):
+            if isinstance(error, HANDLED_EXCEPTIONS):
                 level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 

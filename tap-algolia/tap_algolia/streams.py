@@ -15,9 +15,9 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from tap_algolia.client import AlgoliaStream
+from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.profiles import RecordShape, UnrepresentableProfile, build_record
 from tap_algolia.window import SyncWindow, plan_window
-from tap_algolia.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable

@@ -24,10 +24,10 @@ from algolia_api import (
     plugin_config_schema,
     user_agent,
 )
+from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.state import StateFileError, check_state, parse_state_text
 from tap_algolia.streams import UsersStream
 from tap_algolia.window import parse_start_date
-from tap_algolia.writer import BufferedMsgSpecWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -181,7 +181,7 @@ class TapAlgolia(Tap):
             name,
         )
         try:
-            self._state_writer.write_state(self.state)
+            self.state_writer.write_state(self.state)
         finally:
             sys.exit(128 + signum)
 

@@ -14,9 +14,9 @@ import pytest
 from singer_sdk import RESTStream, Tap
 
 from tap_algolia.client import AlgoliaStream
+from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.streams import UsersStream
 from tap_algolia.tap import TapAlgolia
-from tap_algolia.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
