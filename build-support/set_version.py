@@ -1,9 +1,10 @@
 """Set the one release version in every place that states it.
 
-Rule: every distribution of this repository (singer-algolia-api,
-algolia-emulator, tap-algolia, target-algolia, algolia-dagster) carries the same version, and so do
-the two constants that repeat it at run time. tests/packaging/test_distributions.py
-fails if the built distributions differ. Usage (docs/release.md)::
+Rule: every released distribution of this repository (:data:`DISTRIBUTIONS`:
+singer-algolia-api, algolia-emulator, tap-algolia, target-algolia, algolia-dagster)
+carries the same version, and so do the two constants that repeat it at run time.
+tests/packaging/test_distributions.py fails if the built distributions differ, and
+builds exactly these (it reads the list from here). Usage (docs/release.md)::
 
     .venv/bin/python build-support/set_version.py 0.2.0
 """
@@ -22,6 +23,9 @@ DISTRIBUTIONS = (
     "target-algolia",
     "algolia-dagster",
 )
+#: Folders with a pyproject.toml that are never released: the test suites'
+#: shared helpers, installed by scripts/test.sh only. Their version stays 0.0.0.
+UNRELEASED = ("algolia-testkit",)
 
 
 def _line(name: str) -> re.Pattern[str]:

@@ -25,9 +25,10 @@ echo "==> setting up .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 # algolia-dagster brings Dagster for its tests; no plugin depends on either.
+# algolia-testkit holds the test suites' shared helpers (never released).
 .venv/bin/python -m pip install -q \
     -e ./algolia-api -e ./algolia-emulator -e ./tap-algolia -e ./target-algolia \
-    -e ./algolia-dagster -r requirements-dev.txt
+    -e ./algolia-dagster -e ./algolia-testkit -r requirements-dev.txt
 
 ensure_postgres
 
@@ -37,6 +38,6 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy algolia-api/algolia_api algolia-emulator/algolia_emulator \
     tap-algolia/tap_algolia target-algolia/target_algolia build-support \
-    algolia-dagster/algolia_dagster
+    algolia-dagster/algolia_dagster algolia-testkit/algolia_testkit
 echo "==> pytest"
 .venv/bin/pytest "$@"

@@ -1,69 +1,22 @@
-"""Helpers for tap-algolia tests: run the tap in-process or as a CLI, collect its messages."""
+"""tap-algolia test fixtures: run the tap in-process or as a CLI, collect its messages.
+
+The helpers they are built on live in :mod:`algolia_testkit.tap_runs`.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import typing as t
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from singer_sdk.contrib.msgspec import serialize_jsonl
-from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
+from algolia_testkit.tap_runs import TAP, CliRun, CollectingWriter, Run, config_for
 from tap_algolia.client import AlgoliaStream
 from tap_algolia.tap import TapAlgolia
 
 if t.TYPE_CHECKING:
-    from singer_sdk.singerlib.encoding.simple import Message
-
-    from algolia_emulator import EmulatorServer
-
-TAP = str(Path(sys.executable).with_name("tap-algolia"))
-
-
-class CollectingWriter(GenericSingerWriter):
-    """Keeps every message as the JSON line the real writer would have printed."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, t.Any]] = []
-
-    def serialize_message(self, message: Message) -> bytes:
-        return bytes(serialize_jsonl(message.to_dict()))
-
-    def write_message(self, message: Message) -> None:
-        self.messages.append(json.loads(self.serialize_message(message)))
-
-
-@dataclass
-class Run:
-    messages: list[dict[str, t.Any]] = field(default_factory=list)
-    error: BaseException | None = None
-
-    @property
-    def records(self) -> list[dict[str, t.Any]]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD"]
-
-    @property
-    def states(self) -> list[dict[str, t.Any]]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict[str, t.Any]:
-        return self.states[-1]
-
-    @property
-    def bookmark(self) -> str:
-        return str(self.final_state["bookmarks"]["users"]["replication_key_value"])
-
-    def by_id(self) -> dict[str, dict[str, t.Any]]:
-        return {r["userID"]: r for r in self.records}
-
-
-def config_for(server: EmulatorServer, **extra: t.Any) -> dict[str, t.Any]:
-    return {"app_id": server.app_id, "api_key": server.api_key, "api_url": server.url, **extra}
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -97,18 +50,6 @@ def run_tap() -> t.Callable[..., Run]:
         return result
 
     return run
-
-
-@dataclass
-class CliRun:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def run(self) -> Run:
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        return Run(messages=[json.loads(line) for line in lines])
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import time
 import typing as t
 
 import pytest
-from target_kit import (
+
+from algolia_testkit.target_runs import (
     CLI,
     base_config,
     event,

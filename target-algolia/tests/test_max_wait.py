@@ -17,8 +17,17 @@ import time
 import typing as t
 
 import pytest
-from target_kit import CLI, base_config, event, put_user, schema, segments_of, state, to_lines
 
+from algolia_testkit.target_runs import (
+    CLI,
+    base_config,
+    event,
+    put_user,
+    schema,
+    segments_of,
+    state,
+    to_lines,
+)
 from target_algolia import max_wait
 from target_algolia.max_wait import WaitBound, input_lines
 

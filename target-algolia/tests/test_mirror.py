@@ -10,7 +10,9 @@ import typing as t
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from target_kit import (
+
+from algolia_api import ServerError
+from algolia_testkit.target_runs import (
     api_calls,
     base_config,
     load_profiles,
@@ -23,8 +25,6 @@ from target_kit import (
     to_lines,
     wait_until_reading,
 )
-
-from algolia_api import ServerError
 from target_algolia.mirror_plan import MirrorGuardError
 from target_algolia.target import TargetAlgolia
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from target_kit import (
+
+from algolia_api import ServerError
+from algolia_testkit.target_runs import (
     api_calls,
     base_config,
     event,
@@ -16,8 +18,6 @@ from target_kit import (
     snapshot,
     state,
 )
-
-from algolia_api import ServerError
 from target_algolia import scan
 
 if t.TYPE_CHECKING:

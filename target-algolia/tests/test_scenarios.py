@@ -6,7 +6,9 @@ import json
 import typing as t
 
 import pytest
-from target_kit import (
+
+from algolia_api import AuthenticationError
+from algolia_testkit.target_runs import (
     base_config,
     event,
     put_user,
@@ -17,8 +19,6 @@ from target_kit import (
     snapshot,
     state,
 )
-
-from algolia_api import AuthenticationError
 
 if t.TYPE_CHECKING:
     from pathlib import Path

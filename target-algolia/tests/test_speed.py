@@ -12,7 +12,15 @@ import time
 import typing as t
 
 import pytest
-from target_kit import base_config, event, put_user, run_in_process, schema, segments_of
+
+from algolia_testkit.target_runs import (
+    base_config,
+    event,
+    put_user,
+    run_in_process,
+    schema,
+    segments_of,
+)
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer

@@ -1,6 +1,6 @@
 """A live stream through the CLI: every event reaches the emulator within max_wait_seconds.
 
-A feeder process (stream_feeder.py) writes audience events at random
+A feeder process (algolia_testkit.stream_feeder) writes audience events at random
 intervals, with quiet gaps longer than the bound and STATE messages in
 between, into the target's stdin; the emulator stamps each profile's
 ``lastUpdatedAt`` when it receives the ``PUT``. Each event is for its own user,
@@ -24,16 +24,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from stream_feeder import SEGMENT, plan, user_of
-from target_kit import CLI, base_config, put_user, segments_of
 
+from algolia_testkit.stream_feeder import SEGMENT, plan, user_of
+from algolia_testkit.target_runs import CLI, base_config, put_user, segments_of
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer
 
 M = "meltano"
-FEEDER = str(Path(__file__).with_name("stream_feeder.py"))
+FEEDER = "algolia_testkit.stream_feeder"  # run with python -m
 BOUND = DEFAULT_MAX_WAIT_SECONDS
 
 
@@ -63,7 +63,7 @@ def run_stream(
     timeout = sum(step["delay"] for step in steps) + 120
 
     feeder = subprocess.Popen(
-        [sys.executable, FEEDER, str(plan_path), str(log_path)],
+        [sys.executable, "-m", FEEDER, str(plan_path), str(log_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -3,28 +3,45 @@ clean virtual environments outside this repository."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
+import typing as t
 import venv
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = (
-    "algolia-api",
-    "algolia-emulator",
-    "tap-algolia",
-    "target-algolia",
-    "algolia-dagster",
-)
+
+
+def load_build_support(name: str) -> ModuleType:
+    """A script of build-support/ as a module (that folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "build-support" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """sdist and wheel of every distribution; each wheel is built from its sdist."""
+def build_support() -> t.Callable[[str], ModuleType]:
+    return load_build_support
+
+
+@pytest.fixture(scope="session")
+def released() -> tuple[str, ...]:
+    """The released distributions' folders: set_version.py's list, the one source."""
+    return tuple(load_build_support("set_version").DISTRIBUTIONS)
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory, released: tuple[str, ...]) -> Path:
+    """sdist and wheel of every released distribution; each wheel is built from its sdist."""
     out = tmp_path_factory.mktemp("dist")
-    for directory in DISTRIBUTIONS:
+    for directory in released:
         built = subprocess.run(
             [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), directory],
             cwd=ROOT,

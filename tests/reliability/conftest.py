@@ -3,18 +3,15 @@ check after every test that no output the plugins produced contains it."""
 
 from __future__ import annotations
 
-import sys
 import typing as t
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import reliability_kit as kit
+from algolia_testkit import reliability as kit
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from algolia_emulator import EmulatorServer
 

@@ -17,14 +17,15 @@ import typing as t
 from dataclasses import dataclass
 
 import pytest
-import reliability_kit as kit
+
+from algolia_testkit import reliability as kit
+from algolia_testkit import target_runs as tk
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from algolia_emulator import EmulatorServer
 
-tk = kit.target_kit
 M = "meltano"
 
 

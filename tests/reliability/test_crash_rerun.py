@@ -19,14 +19,15 @@ import time
 import typing as t
 
 import pytest
-import reliability_kit as kit
+
+from algolia_testkit import reliability as kit
+from algolia_testkit import target_runs as tk
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from algolia_emulator import EmulatorServer
 
-tk = kit.target_kit
 M = "meltano"
 
 

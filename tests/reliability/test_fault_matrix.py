@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
-import reliability_kit as kit
 import requests
 
 from algolia_api.timestamps import format_canonical
+from algolia_testkit import reliability as kit
+from algolia_testkit import target_runs
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -211,17 +212,17 @@ AFTER = [("vip", "crm"), ("promo", M)]
 
 
 def _target_input() -> list[dict]:
-    messages: list[dict] = [kit.target_kit.schema()]
+    messages: list[dict] = [target_runs.schema()]
     for n, uid in enumerate(TARGET_USERS):
-        messages.append(kit.target_kit.event(uid, "promo"))
-        messages.append(kit.target_kit.event(uid, "old", "exit"))
+        messages.append(target_runs.event(uid, "promo"))
+        messages.append(target_runs.event(uid, "old", "exit"))
         if (n + 1) % (TARGET_BATCH // 2) == 0:
-            messages.append(kit.target_kit.state(n))
+            messages.append(target_runs.state(n))
     return messages
 
 
 def _delivered(server: EmulatorServer, uid: str) -> bool:
-    return kit.target_kit.segments_of(server, uid) == AFTER
+    return target_runs.segments_of(server, uid) == AFTER
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
@@ -230,7 +231,7 @@ def test_target_under_fault(
 ) -> None:
     server = make_server(users=0, rate_limit=100_000)
     for uid in TARGET_USERS:
-        kit.target_kit.put_user(server, uid, BEFORE)
+        target_runs.put_user(server, uid, BEFORE)
     script = kit.FaultScript(server, after_calls=6)  # after the first batch or so
     fault.arm(script)
     late: list[t.Any] = []

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import typing as t
 
-import reliability_kit as kit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from algolia_api import user_id_problem
+from algolia_testkit import reliability as kit
 from target_algolia.merge import Action, apply_change, reduce_changes, segment_id_problem
 from target_algolia.summary import RunStats
 from target_algolia.target import TargetAlgolia

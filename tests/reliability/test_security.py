@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-import reliability_kit as kit
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,13 +18,15 @@ from algolia_api import AlgoliaClient, ConnectionSettings, build_session
 from algolia_api.errors import AlgoliaAPIError
 from algolia_api.settings import resolve_base_url
 from algolia_api.user_ids import InvalidUserIDError, segments_path, user_path
+from algolia_testkit import reliability as kit
+from algolia_testkit import tap_runs
+from algolia_testkit import target_runs as tk
 from tap_algolia.tap import TapAlgolia
 from target_algolia.target import TargetAlgolia
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer
 
-tk = kit.target_kit
 
 # The key never appears -------------------------------------------------------------
 # (Every test of this folder is also checked by the autouse fixture in conftest.py.)
@@ -231,10 +232,11 @@ def test_both_plugins_refuse_plain_http_before_any_request(plugin: type) -> None
 
 # TLS verification is never off ---------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = [
-    Path(kit.ROOT, "algolia-api", "algolia_api"),
-    Path(kit.ROOT, "tap-algolia", "tap_algolia"),
-    Path(kit.ROOT, "target-algolia", "target_algolia"),
+    Path(ROOT, "algolia-api", "algolia_api"),
+    Path(ROOT, "tap-algolia", "tap_algolia"),
+    Path(ROOT, "target-algolia", "target_algolia"),
 ]
 INSECURE = re.compile(
     r"verify\s*=\s*(False|0|None)\b|CERT_NONE|check_hostname\s*=\s*False|"
@@ -284,7 +286,7 @@ def test_every_tap_request_verifies_tls_whatever_the_config_or_env(
     seen = _sent_verify_values(monkeypatch)
     tap = TapAlgolia(
         config={**kit.tap_config(server, page_size=2), **INSECURE_SETTINGS},
-        message_writer=kit.tap_helpers.CollectingWriter(),
+        message_writer=tap_runs.CollectingWriter(),
     )
     assert tap.session.verify is True
     tap.sync_all()

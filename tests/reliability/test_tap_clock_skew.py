@@ -17,7 +17,8 @@ import time
 import typing as t
 
 import pytest
-import reliability_kit as kit
+
+from algolia_testkit import reliability as kit
 
 if t.TYPE_CHECKING:
     from pathlib import Path

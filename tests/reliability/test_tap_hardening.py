@@ -11,15 +11,18 @@ import signal
 import subprocess
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
-import reliability_kit as kit
-import tap_kit
+
+from algolia_testkit import reliability as kit
+from algolia_testkit import tap_runs
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
-
     from algolia_emulator import EmulatorServer
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _records(run: kit.ProcessRun) -> list[dict[str, t.Any]]:
@@ -48,7 +51,7 @@ def test_full_table_in_the_catalog_reads_every_profile_whatever_the_state(
     assert incremental.returncode == 0, incremental.stderr[-2000:]
     assert sorted(r["userID"] for r in _records(incremental)) == changed
 
-    catalog = tap_kit.write_catalog(config, tmp_path, replication_method="FULL_TABLE")
+    catalog = kit.write_catalog(config, tmp_path, replication_method="FULL_TABLE")
     full = kit.run_tap(config, tmp_path, "--catalog", str(catalog), state=state)
     assert full.returncode == 0, full.stderr[-2000:]
     assert len({r["userID"] for r in _records(full)}) == 60
@@ -75,18 +78,18 @@ def test_records_match_the_emitted_schema_with_any_flattening(
 ) -> None:
     # Affinities and segments with every kind of value the schema allows.
     for number in range(4):
-        profile = tap_kit.good_profile(f"user-{number}")
+        profile = tap_runs.good_profile(f"user-{number}")
         profile["affinities"].append(
             {"name": "color", "value": "red", "score": 2.5 * number, "indices": []}
         )
         profile["affinities"].append({"name": "size", "value": "XL"})  # no score
         emu.admin.upsert_user(profile)
-    emu.admin.upsert_user({**tap_kit.good_profile("bare"), "affinities": [], "segments": []})
+    emu.admin.upsert_user({**tap_runs.good_profile("bare"), "affinities": [], "segments": []})
     run = kit.run_tap(kit.tap_config(emu, **flattening), tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
-    assert tap_kit.assert_records_match_schema(run.messages) == 5
-    schema = tap_kit.schema_of(run.messages)["properties"]
+    assert tap_runs.assert_records_match_schema(run.messages) == 5
+    schema = tap_runs.schema_of(run.messages)["properties"]
     for record in _records(run):
         # Nothing a record carries is missing from the SCHEMA, and the score
         # maps are still there in some form (not silently dropped).
@@ -145,7 +148,7 @@ def test_the_budget_is_the_targets_setting_and_documented_in_both_readmes(
     # the tap's empty setting means "no budget of its own").
     assert [k for k in tap_setting[name]["type"] if k != "null"] == target_setting[name]["type"]
     for readme in ("tap-algolia/README.md", "target-algolia/README.md"):
-        text = (kit.ROOT / readme).read_text()
+        text = (ROOT / readme).read_text()
         assert f"| {name} |" in text, readme
         assert "budgets that add up to less than 500" in " ".join(text.split()), readme
 

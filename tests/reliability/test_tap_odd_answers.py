@@ -13,8 +13,9 @@ import typing as t
 from dataclasses import dataclass
 
 import pytest
-import reliability_kit as kit
-import tap_kit
+
+from algolia_testkit import reliability as kit
+from algolia_testkit import tap_runs
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -30,7 +31,7 @@ class Odd:
 
 
 def _affinity(**changes: t.Any) -> list[dict[str, t.Any]]:
-    return [{**tap_kit.good_profile("x")["affinities"][0], **changes}]
+    return [{**tap_runs.good_profile("x")["affinities"][0], **changes}]
 
 
 SKIPPED = [
@@ -82,13 +83,13 @@ SKIPPED = [
 
 
 def _serve(server: EmulatorServer, odd: dict[str, t.Any]) -> None:
-    server.admin.upsert_user(tap_kit.good_profile("a-good"))
-    server.admin.upsert_user(tap_kit.good_profile("z-good"))
-    tap_kit.serve_as_is(server, "odd", odd)
+    server.admin.upsert_user(tap_runs.good_profile("a-good"))
+    server.admin.upsert_user(tap_runs.good_profile("z-good"))
+    tap_runs.serve_as_is(server, "odd", odd)
 
 
 def _odd_profile(changes: dict[str, t.Any]) -> dict[str, t.Any]:
-    profile = {**tap_kit.good_profile("odd"), **changes}
+    profile = {**tap_runs.good_profile("odd"), **changes}
     return {key: value for key, value in profile.items() if value is not None}
 
 
@@ -101,15 +102,15 @@ def test_an_unrepresentable_profile_is_skipped_named_and_counted(
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
-    assert tap_kit.assert_records_match_schema(run.messages) == 2
+    assert tap_runs.assert_records_match_schema(run.messages) == 2
     ids = [m["record"]["userID"] for m in run.messages if m["type"] == "RECORD"]
     assert ids == ["a-good", "z-good"]
     named = "'odd'" if isinstance(case.changes.get("userID", "odd"), str) else "<missing>"
-    skips = tap_kit.log_lines(run.stderr, "Skipped profile")
+    skips = tap_runs.log_lines(run.stderr, "Skipped profile")
     assert len(skips) == 1, skips
     assert f"userID={named}" in skips[0]
     assert case.reason in skips[0], skips[0]
-    summary = tap_kit.log_lines(run.stderr, "Sync summary")
+    summary = tap_runs.log_lines(run.stderr, "Sync summary")
     assert len(summary) == 1, summary
     assert "2 records emitted, 1 profiles skipped" in summary[0]
     assert f"{named}: " in summary[0]
@@ -122,12 +123,12 @@ def test_a_numeric_string_score_is_read_and_counted(emu: EmulatorServer, tmp_pat
     run = kit.run_tap(kit.tap_config(emu), tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
-    assert tap_kit.assert_records_match_schema(run.messages) == 3
+    assert tap_runs.assert_records_match_schema(run.messages) == 3
     odd = next(m["record"] for m in run.messages if m.get("record", {}).get("userID") == "odd")
     assert odd["affinities"][0]["score"] == 5
     assert odd["algolia_affinities_name_score"] == {"color": 5}
     assert odd["algolia_affinities_value_score"] == {"red": 5}
-    summary = tap_kit.log_lines(run.stderr, "Sync summary")
+    summary = tap_runs.log_lines(run.stderr, "Sync summary")
     assert "3 records emitted, 0 profiles skipped" in summary[0]
     assert "affinity score sent as a numeric string: 1" in summary[0]
 
@@ -136,21 +137,19 @@ def test_a_profile_that_is_not_an_object_is_skipped(emu: EmulatorServer, tmp_pat
     _serve(emu, ["not", "a", "profile"])
     run = kit.run_tap(kit.tap_config(emu), tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert tap_kit.assert_records_match_schema(run.messages) == 2
-    assert "the profile is a list, not an object" in tap_kit.log_lines(run.stderr, "Skipped")[0]
+    assert tap_runs.assert_records_match_schema(run.messages) == 2
+    assert "the profile is a list, not an object" in tap_runs.log_lines(run.stderr, "Skipped")[0]
 
 
 def test_odd_values_in_deselected_fields_cost_nothing(emu: EmulatorServer, tmp_path: Path) -> None:
     # Only the keys and the segment IDs are selected: odd affinities are not emitted.
     _serve(emu, _odd_profile({"affinities": {"brand": "Nike"}}))
     config = kit.tap_config(emu)
-    catalog = tap_kit.write_catalog(
-        config, tmp_path, keep=lambda name: name == "algolia_segment_ids"
-    )
+    catalog = kit.write_catalog(config, tmp_path, keep=lambda name: name == "algolia_segment_ids")
     run = kit.run_tap(config, tmp_path, "--catalog", str(catalog))
     assert run.returncode == 0, run.stderr[-3000:]
-    assert tap_kit.assert_records_match_schema(run.messages) == 3
-    assert not tap_kit.log_lines(run.stderr, "Skipped")
+    assert tap_runs.assert_records_match_schema(run.messages) == 3
+    assert not tap_runs.log_lines(run.stderr, "Skipped")
 
 
 def test_a_score_beyond_float_range_costs_one_profile_not_the_page(
@@ -162,8 +161,8 @@ def test_a_score_beyond_float_range_costs_one_profile_not_the_page(
     _serve(emu, raw.encode())
     run = kit.run_tap(kit.tap_config(emu), tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert tap_kit.assert_records_match_schema(run.messages) == 2
-    skips = tap_kit.log_lines(run.stderr, "Skipped profile")
+    assert tap_runs.assert_records_match_schema(run.messages) == 2
+    skips = tap_runs.log_lines(run.stderr, "Skipped profile")
     assert len(skips) == 1
     assert "userID='odd'" in skips[0]
     assert "affinity score inf is out of range" in skips[0]

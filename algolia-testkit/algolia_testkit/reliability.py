@@ -1,17 +1,16 @@
-"""Shared helpers of the reliability suite.
+"""Shared helpers of the reliability suite (tests/reliability).
 
-Imported as ``reliability_kit`` (conftest.py puts this folder on sys.path).
-It reuses the plugins' own test helpers rather than re-implementing them:
-``target_kit`` from target-algolia/tests and the tap's conftest module (loaded
-by path under another name, since pytest runs with --import-mode=importlib).
+Every emulator of the suite accepts :data:`SECRET`, every plugin run goes
+through :func:`run_tap` / :func:`run_target`, which record what the plugin
+printed in :data:`CAPTURED` for the suite's autouse check that the key never
+appears in any output. :class:`FaultScript` arms emulator faults mid-run. The
+plugins' own helpers come from :mod:`.tap_runs` and :mod:`.target_runs`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 import threading
 import time
 import typing as t
@@ -19,32 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from algolia_emulator.faults import DropFault, StatusFault
+from algolia_testkit import target_runs
+from algolia_testkit.tap_runs import TAP
 
-ROOT = Path(__file__).resolve().parents[2]
-
-if str(ROOT / "target-algolia" / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "target-algolia" / "tests"))
-import target_kit  # noqa: E402
-
-
-def _load_tap_helpers() -> t.Any:
-    name = "tap_algolia_test_helpers"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / "tap-algolia" / "tests" / "conftest.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tap_helpers = _load_tap_helpers()
-TAP = tap_helpers.TAP
-TARGET = target_kit.CLI
+TARGET = target_runs.CLI
 
 #: A distinctive API key. Every emulator of this suite accepts it, so it
 #: travels in every request; no output of any test may ever contain it.
@@ -237,11 +214,41 @@ def tap_bookmarks(run: ProcessRun) -> list[str]:
     ]
 
 
+def discovered_catalog(config: dict[str, t.Any], tmp_path: Path) -> dict[str, t.Any]:
+    """The catalog ``tap-algolia --discover`` prints for ``config``."""
+    run = run_tap(config, tmp_path, "--discover")
+    assert run.returncode == 0, run.stderr[-2000:]
+    return t.cast("dict[str, t.Any]", json.loads(run.stdout))
+
+
+def write_catalog(
+    config: dict[str, t.Any],
+    tmp_path: Path,
+    *,
+    keep: t.Callable[[str], bool] | None = None,
+    replication_method: str | None = None,
+) -> Path:
+    """A discovered catalog with a field selection and/or a replication method, as a file."""
+    catalog = discovered_catalog(config, tmp_path)
+    for entry in catalog["streams"]:
+        if replication_method is not None:
+            entry["replication_method"] = replication_method
+        for item in entry["metadata"]:
+            breadcrumb = item["breadcrumb"]
+            if not breadcrumb:
+                item["metadata"]["selected"] = True
+                if replication_method is not None:
+                    item["metadata"]["forced-replication-method"] = replication_method
+            elif keep is not None and item["metadata"].get("inclusion") != "automatic":
+                item["metadata"]["selected"] = keep(breadcrumb[-1])
+    return write_json(tmp_path / "catalog.json", catalog)
+
+
 # Running the target ------------------------------------------------------------------
 
 
 def target_config(server: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    return target_kit.base_config(server, api_key=SECRET, **overrides)
+    return target_runs.base_config(server, api_key=SECRET, **overrides)
 
 
 def run_target(
@@ -272,7 +279,7 @@ def run_target(
         assert proc.stdin is not None
         assert proc.stdout is not None
         feeder = threading.Thread(
-            target=_feed, args=(proc.stdin, target_kit.to_lines(messages)), daemon=True
+            target=_feed, args=(proc.stdin, target_runs.to_lines(messages)), daemon=True
         )
         feeder.start()
         for line in proc.stdout:

@@ -2,7 +2,7 @@
 
 Run as its own process, its stdout piped into target-algolia:
 
-    python stream_feeder.py PLAN.json LOG.jsonl
+    python -m algolia_testkit.stream_feeder PLAN.json LOG.jsonl
 
 It writes the SCHEMA at once, then waits for one line on its stdin (the test
 says "go" once the target is up), then writes each planned message after its

@@ -1,7 +1,4 @@
-"""Helpers for driving target-algolia against the emulator, in-process or as a CLI.
-
-Imported by the tests as ``target_kit`` (conftest.py puts this folder on sys.path).
-"""
+"""Helpers for driving target-algolia against the emulator, in-process or as a CLI."""
 
 from __future__ import annotations
 
