@@ -261,19 +261,14 @@ def run_target(
     timeout: float = 60,
 ) -> ProcessRun:
     """Run target-algolia; ``on_state`` sees each STATE value as it is emitted."""
-    config_path = write_json(tmp_path / "target-config.json", config)
     stderr_path = tmp_path / "target-stderr.txt"
     started = time.time()
     seen: list[t.Any] = []
     out_lines: list[str] = []
     with (
         stderr_path.open("w") as stderr_file,
-        subprocess.Popen(
-            [TARGET, "--config", str(config_path), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            text=True,
+        target_runs.spawn_cli(
+            config, tmp_path, stderr=stderr_file, config_name="target-config.json", args=args
         ) as proc,
     ):
         assert proc.stdin is not None

@@ -107,19 +107,56 @@ def run_in_process(config: dict[str, t.Any], messages: t.Iterable[dict | str]) -
     return InProcessRun(target, out.getvalue().splitlines(), error)
 
 
+def write_config(config: dict[str, t.Any], tmp_path: Path, name: str = "config.json") -> Path:
+    config_path = tmp_path / name
+    config_path.write_text(json.dumps(config))
+    return config_path
+
+
 def run_cli(
     config: dict[str, t.Any], messages: t.Iterable[dict | str], tmp_path: Path, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
     return subprocess.run(
-        [CLI, "--config", str(config_path)],
+        [CLI, "--config", str(write_config(config, tmp_path))],
         input=to_lines(messages),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def spawn_cli(
+    config: dict[str, t.Any],
+    tmp_path: Path,
+    *,
+    stdin: int | t.IO[str] = subprocess.PIPE,
+    stderr: int | t.IO[str] = subprocess.PIPE,
+    config_name: str = "config.json",
+    env: dict[str, str] | None = None,
+    args: t.Sequence[str] = (),
+) -> subprocess.Popen[str]:
+    """The target as a running process, its config in ``tmp_path/config_name``.
+
+    stdout is piped (STATE lines as printed); stdin is piped unless given (an
+    open file, another process's stdout); stderr is piped unless given; ``args``
+    follow ``--config``.
+    """
+    return subprocess.Popen(
+        [CLI, "--config", str(write_config(config, tmp_path, config_name)), *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=env,
+    )
+
+
+def feed_and_close(proc: subprocess.Popen[str], messages: t.Iterable[dict | str]) -> None:
+    """Write all of ``messages`` to a :func:`spawn_cli` target and end its input."""
+    assert proc.stdin is not None
+    proc.stdin.write(to_lines(messages))
+    proc.stdin.close()
 
 
 def load_profiles(emu: EmulatorServer, segments_by_user: dict[str, list[tuple[str, str]]]) -> None:
@@ -149,16 +186,9 @@ def start_cli(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]
 
     It logs at DEBUG, so :func:`wait_until_reading` sees when a stream's sink is set up.
     """
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
     with (tmp_path / "stderr.log").open("w") as stderr:
-        return subprocess.Popen(
-            [CLI, "--config", str(config_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "TARGET_ALGOLIA_LOGLEVEL": "DEBUG"},
+        return spawn_cli(
+            config, tmp_path, stderr=stderr, env={**os.environ, "TARGET_ALGOLIA_LOGLEVEL": "DEBUG"}
         )
 
 

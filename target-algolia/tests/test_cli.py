@@ -15,12 +15,14 @@ from algolia_testkit.target_runs import (
     CLI,
     base_config,
     event,
+    feed_and_close,
     put_user,
     record,
     run_cli,
     schema,
     segments_of,
     snapshot,
+    spawn_cli,
     start_cli,
     state,
     to_lines,
@@ -207,19 +209,10 @@ def test_state_never_precedes_the_writes_of_earlier_records(
             written.append(uid)
         users_before[b] = list(written)
         messages.append(state(b))
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(base_config(emu, batch_size_rows=per_batch, concurrency=3)))
-    with subprocess.Popen(
-        [CLI, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        assert proc.stdin is not None
+    config = base_config(emu, batch_size_rows=per_batch, concurrency=3)
+    with spawn_cli(config, tmp_path, stderr=subprocess.DEVNULL) as proc:
         assert proc.stdout is not None
-        proc.stdin.write(to_lines(messages))
-        proc.stdin.close()
+        feed_and_close(proc, messages)
         seen: list[int] = []
         for line in proc.stdout:
             bookmark = json.loads(line)["bookmark"]
@@ -259,20 +252,10 @@ def test_kill_9_mid_batch_then_rerun_converges(emu: EmulatorServer, tmp_path: Pa
         put_user(emu, uid, [("vip", "crm"), ("vip", M), ("s0", M)])
     messages = _input_for_crash_test(users)
     config = base_config(emu, batch_size_rows=90, concurrency=2)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
     emu.admin.set_latency(25)
 
-    proc = subprocess.Popen(
-        [CLI, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(to_lines(messages))
-    proc.stdin.close()
+    proc = spawn_cli(config, tmp_path, stderr=subprocess.DEVNULL)
+    feed_and_close(proc, messages)
     deadline = time.monotonic() + 30
     while sum(emu.admin.stats()["userPuts"].values()) < 8:
         assert time.monotonic() < deadline, "target never started writing"
@@ -309,9 +292,7 @@ def test_sigterm_mid_batch_emits_no_state(emu: EmulatorServer, tmp_path: Path) -
     for n, uid in enumerate(users):
         messages += [event(uid, "vip"), state(n)]
     proc = start_cli(base_config(emu, concurrency=2), tmp_path)
-    assert proc.stdin is not None
-    proc.stdin.write(to_lines(messages))
-    proc.stdin.close()
+    feed_and_close(proc, messages)
     deadline = time.monotonic() + 20
     while sum(emu.admin.stats()["userPuts"].values()) < 3:
         assert time.monotonic() < deadline

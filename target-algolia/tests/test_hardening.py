@@ -23,6 +23,7 @@ from algolia_testkit.target_runs import (
     run_cli,
     schema,
     segments_of,
+    spawn_cli,
     state,
     to_lines,
 )
@@ -239,18 +240,10 @@ def _start_writing(
     for n in range(users):
         put_user(emu, f"u{n:02d}", [])
         messages += [event(f"u{n:02d}", "vip"), state(n)]
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(base_config(emu, **config)))
     input_path = tmp_path / "input.jsonl"
     input_path.write_text(to_lines(messages))
     with input_path.open() as stdin:
-        proc = subprocess.Popen(
-            [CLI, "--config", str(config_path)],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = spawn_cli(base_config(emu, **config), tmp_path, stdin=stdin)
     started.append(proc)
     return proc
 

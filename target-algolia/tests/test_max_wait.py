@@ -11,7 +11,6 @@ import io
 import json
 import os
 import queue
-import subprocess
 import threading
 import time
 import typing as t
@@ -19,12 +18,12 @@ import typing as t
 import pytest
 
 from algolia_testkit.target_runs import (
-    CLI,
     base_config,
     event,
     put_user,
     schema,
     segments_of,
+    spawn_cli,
     state,
     to_lines,
 )
@@ -167,15 +166,7 @@ class Running:
     """target-algolia as a subprocess whose stdin stays open; STATE lines read as printed."""
 
     def __init__(self, emu: EmulatorServer, tmp_path: Path, **settings: t.Any) -> None:
-        config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(base_config(emu, **settings)))
-        self.proc = subprocess.Popen(
-            [CLI, "--config", str(config_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = spawn_cli(base_config(emu, **settings), tmp_path)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from algolia_testkit.stream_feeder import SEGMENT, plan, user_of
-from algolia_testkit.target_runs import CLI, base_config, put_user, segments_of
+from algolia_testkit.target_runs import base_config, put_user, segments_of, spawn_cli
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS
 
 if t.TYPE_CHECKING:
@@ -56,9 +56,8 @@ def run_stream(
         n = step["event"]
         # Entering users start without the segment, exiting users with it.
         put_user(emu, user_of(n), [(SEGMENT, M)] if n % 2 else [("vip", "crm")])
-    plan_path, log_path, config_path = (tmp_path / n for n in ("plan.json", "log.jsonl", "c.json"))
+    plan_path, log_path = tmp_path / "plan.json", tmp_path / "log.jsonl"
     plan_path.write_text(json.dumps(steps))
-    config_path.write_text(json.dumps(config))
     emu.admin.reset_stats()
     timeout = sum(step["delay"] for step in steps) + 120
 
@@ -69,14 +68,8 @@ def run_stream(
         text=True,
     )
     assert feeder.stdin is not None
-    target = subprocess.Popen(
-        [CLI, "--config", str(config_path)],
-        stdin=feeder.stdout,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     assert feeder.stdout is not None
+    target = spawn_cli(config, tmp_path, stdin=feeder.stdout)
     feeder.stdout.close()  # the target holds the read end now
     states: list[tuple[float, int]] = []
     stderr: list[str] = []

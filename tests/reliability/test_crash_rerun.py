@@ -76,18 +76,9 @@ def test_target_killed_mid_batch_converges_on_rerun(
         tk.put_user(emu, uid, [("vip", "crm"), ("vip", M), ("s0", M)])
     messages = _target_messages()
     config = kit.target_config(emu, batch_size_rows=30, concurrency=3)
-    config_path = kit.write_json(tmp_path / "target-config.json", config)
     emu.admin.set_latency(20)
-    proc = subprocess.Popen(
-        [kit.TARGET, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(tk.to_lines(messages))
-    proc.stdin.close()
+    proc = tk.spawn_cli(config, tmp_path, config_name="target-config.json")
+    tk.feed_and_close(proc, messages)
     _wait_until(
         lambda: sum(emu.admin.stats()["userPuts"].values()) >= kill_after_puts,
         "the target never started writing",
