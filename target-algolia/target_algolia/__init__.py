@@ -7,6 +7,7 @@ PUT; only segments carrying the configured ``segment_source`` are ever
 removed. The layout:
 
 - ``target``: the singer-sdk Target: settings, STATE emission, signals, CLI.
+- ``sdk_internals``: every private singer-sdk name the target touches, and why.
 - ``reader`` / ``max_wait`` / ``batch_files``: reading the input.
 - ``sinks``: a record -> a validated change (or a reject).
 - ``merge``: the merge rules, as pure functions.

@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import typing as t
 
-from singer_sdk.io_base import SingerReader
 from singer_sdk.singerlib.encoding.simple import deserialize_json
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 from target_algolia.max_wait import input_lines
+from target_algolia.sdk_internals import SDKInternalsReader
 
 if t.TYPE_CHECKING:
     from target_algolia.max_wait import WaitBound
@@ -40,7 +40,7 @@ def _excerpt(line: str) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
-class AudienceMessageReader(SingerReader):
+class AudienceMessageReader(SDKInternalsReader):
     """SingerReader that refuses malformed lines with a message, not a traceback."""
 
     #: Set by the target: when pending records must be written, and how.
@@ -74,6 +74,6 @@ class AudienceMessageReader(SingerReader):
         return value
 
     @override
-    def _process_unknown_message(self, message_dict: dict) -> None:
+    def process_unknown_message(self, message_dict: dict) -> None:
         msg = f"Unknown message type {message_dict.get('type')!r}: {_excerpt(str(message_dict))}"
         raise InvalidInputLine(msg)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from algolia_api import user_id_problem
@@ -26,6 +25,7 @@ from target_algolia.profile_writer import (
     UNKNOWN_EVENT,
     RecordRejected,
 )
+from target_algolia.sdk_internals import SDKInternalsBatchSink
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -35,7 +35,7 @@ if t.TYPE_CHECKING:
     from target_algolia.target import TargetAlgolia
 
 
-class AlgoliaSegmentsSink(BatchSink):
+class AlgoliaSegmentsSink(SDKInternalsBatchSink):
     """Accepts event and snapshot records from any stream."""
 
     def __init__(
@@ -52,6 +52,7 @@ class AlgoliaSegmentsSink(BatchSink):
         self.user_id_field: str = self.config["user_id_field"]
         self.trigger = Trigger(self.config["trigger_events"])
 
+    @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return None
 
@@ -71,25 +72,18 @@ class AlgoliaSegmentsSink(BatchSink):
             return
         self.membership.activate(new_version)
 
-    @override
-    def _singer_validate_message(self, record: dict) -> None:
-        """Check nothing here: the target needs only the fields it reads.
-
-        The SDK fails the whole run (and the unwritten batch before it) on a
-        record lacking one of the stream's ``key_properties``; this target never
-        uses them, and checks its own fields in :meth:`process_record`.
-        """
-
     @property
     def writer(self) -> ProfileWriter:
         return self._algolia_target.writer
 
     @property
+    @override
     def is_full(self) -> bool:
         # The batch is shared by every stream, so is its size.
         return self.writer.pending_records >= self.max_size
 
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    @override
+    def process_record(self, record: dict, context: dict) -> None:
         writer = self.writer
         writer.stats.count("records")
         user_id = record.get(self.user_id_field)
@@ -162,6 +156,7 @@ class AlgoliaSegmentsSink(BatchSink):
             )
         return event_operation(t.cast(str, segment), kind, self.trigger)
 
-    def process_batch(self, context: dict) -> None:  # noqa: ARG002
+    @override
+    def process_batch(self, context: dict) -> None:
         self.writer.flush()
         self._algolia_target.state_after_flush()

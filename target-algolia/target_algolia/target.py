@@ -11,7 +11,6 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from algolia_api import (
@@ -35,6 +34,7 @@ from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
 from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.scan import ReadStrategy
+from target_algolia.sdk_internals import SDKInternalsTarget
 from target_algolia.sinks import AlgoliaSegmentsSink
 from target_algolia.summary import (
     PeriodicSummary,
@@ -187,7 +187,7 @@ def _exit_if_still_running_after(seconds: float, logger: logging.Logger) -> None
     timer.start()
 
 
-class TargetAlgolia(Target):
+class TargetAlgolia(SDKInternalsTarget):
     """Merge audience memberships into Algolia user profile segments."""
 
     name = "target-algolia"
@@ -286,17 +286,17 @@ class TargetAlgolia(Target):
         Every stream's records go to the one shared batch, so when it has been
         flushed every record read so far (and so every record before the latest
         STATE) is written, skipped or rejected. The SDK itself only emits STATE
-        when it drains all sinks (end of input, or records older than
-        ``_MAX_RECORD_AGE_IN_MINUTES``); emitting here too lets a long run
+        when it drains all sinks (end of input, or records older than its
+        five-minute age limit); emitting here too lets a long run
         resume from its last full batch.
         """
-        if self._latest_state:
-            self._write_state_message(copy.deepcopy(self._latest_state))
+        if self.latest_state:
+            self.write_state(copy.deepcopy(self.latest_state))
 
     def _state_unemitted(self) -> bool:
         if self._holding_state_for_mirror:
             return False  # held on purpose until the mirror plan is applied
-        return bool(self._latest_state) and self._latest_state != self._last_emitted_state
+        return bool(self.latest_state) and self.latest_state != self._last_emitted_state
 
     @property
     def _holding_state_for_mirror(self) -> bool:
@@ -311,28 +311,30 @@ class TargetAlgolia(Target):
             self._memberships[stream] = Membership(config, self.config["user_id_field"])
         return self._memberships[stream]
 
-    def _write_state_message(self, state: dict) -> None:
+    @override
+    def write_state(self, state: dict) -> None:
         if self._holding_state_for_mirror:
             # The mirror plan is applied at the end of input: no STATE before it.
             return
         if state == self._last_emitted_state:
             return
-        super()._write_state_message(state)
+        super().write_state(state)
         self._last_emitted_state = copy.deepcopy(state)
 
     @override
-    def _process_batch_message(self, message_dict: dict) -> None:
+    def process_batch_message(self, message_dict: dict) -> None:
         """BATCH: each record of its files goes through the RECORD path.
 
         Same stream maps, counters, rejects and batch-size drain as a RECORD
         message (see batch_files for why not the SDK's process_batch_files).
         """
-        self._assert_line_requires(message_dict, requires={"stream"})
+        self.message_reader.assert_line_requires(message_dict, requires={"stream"})
         stream = message_dict["stream"]
         for record in batch_records(message_dict):
-            self._process_record_message({"type": "RECORD", "stream": stream, "record": record})
+            self.process_record_message({"type": "RECORD", "stream": stream, "record": record})
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    @override
+    def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: never emit STATE for a batch that is only half written.
 
         The SDK's handler drains every sink and emits the latest STATE. Between
@@ -350,12 +352,13 @@ class TargetAlgolia(Target):
             )
             _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
             raise SystemExit(1)
-        super()._handle_termination(signum, frame)
+        super().handle_stop_signal(signum, frame)
 
     def summary(self, *, final: bool = True) -> str:
         backlog = self._writer.backlog() if self._writer is not None else (0, 0.0)
         return self.stats.summary(self._client, final=final, dry_run=self.dry_run, backlog=backlog)
 
+    @override
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
@@ -391,16 +394,18 @@ class TargetAlgolia(Target):
             finally:
                 writer.flushing = False
         self._mirror_applied = True
-        if self._latest_state:
-            self._write_state_message(copy.deepcopy(self._latest_state))
+        if self.latest_state:
+            self.write_state(copy.deepcopy(self.latest_state))
 
     @classmethod
+    @override
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
         super().append_builtin_config(config_jsonschema)
         # Writes are merges, never append/upsert/overwrite: the setting would mislead.
         config_jsonschema["properties"].pop("load_method", None)
 
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         """The CLI, reporting expected failures as one line and a non-zero exit."""
         command = install_clean_errors(super().get_singer_command(), cls.logger)

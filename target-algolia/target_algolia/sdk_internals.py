@@ -1,0 +1,150 @@
+"""Every private singer-sdk name target-algolia uses, and why: nowhere else touches one.
+
+singer-sdk (pinned ``>=0.54,<0.55``) offers no public hook for the few things
+below. The three base classes here override or read the private names and hand
+over to plainly named methods, which the target's own classes
+(:class:`~target_algolia.target.TargetAlgolia`,
+:class:`~target_algolia.reader.AudienceMessageReader`,
+:class:`~target_algolia.sinks.AlgoliaSegmentsSink`) override instead.
+:data:`SIGNATURES_WRITTEN_AGAINST` records the signature of each name as this
+module was written; ``tests/test_sdk_internals.py`` fails when the installed
+singer-sdk differs, and ``@override`` makes mypy fail when a method disappears.
+Re-read this list on any singer-sdk upgrade.
+
+``Target._latest_state`` (read -> ``latest_state``)
+    The latest STATE read from the input. The target emits it after each full
+    batch it has written, after a mirror plan is applied, and when the input
+    pauses with a STATE not yet emitted (``max_wait_seconds``). If it is
+    renamed, those STATE messages stop (the attribute error ends the run).
+
+``Target._write_state_message`` (override -> ``write_state``)
+    Every STATE singer-sdk emits (``drain_all``) passes here: the target holds
+    STATE back while a mirror plan is pending and never repeats the one it
+    emitted last. If singer-sdk emitted STATE some other way, STATE would
+    leave before the mirror plan is applied.
+
+``Target._handle_termination`` (override -> ``handle_stop_signal``)
+    The SIGTERM/SIGINT handler singer-sdk installs. Its own handling drains
+    every sink and emits STATE, which in the middle of a batch would confirm
+    records not yet written; the target stops without STATE there instead. If
+    it is no longer the handler, a signal mid-batch emits that STATE.
+
+``Target._process_batch_message`` (override -> ``process_batch_message``)
+``Target._process_record_message`` (called -> ``process_record_message``)
+    BATCH messages: the public alternative, ``Sink.process_batch_files``,
+    loads a whole file and skips stream maps, counters and the batch-size
+    drain, so each record of a BATCH file goes through singer-sdk's RECORD
+    path instead (see ``batch_files``). If either changes, BATCH input fails.
+
+``SingerReader._process_unknown_message`` (override -> ``process_unknown_message``)
+    A line whose ``type`` is unknown: the target stops on it with one clear
+    line (``InvalidInputLine``) instead of singer-sdk's ValueError traceback.
+    If it is no longer called, such a line ends the run with a traceback.
+
+``Sink._singer_validate_message`` (override, in :class:`SDKInternalsBatchSink`)
+    Called for every record; singer-sdk fails the whole run (and the unwritten
+    batch before it) on a record lacking one of the stream's
+    ``key_properties``. The target never uses key properties and checks its own
+    fields per record (a bad record is a reject, not the end of the run), so
+    this check is a no-op here, in place rather than handed over: it runs per
+    record. If it is renamed, a record without its stream's key properties
+    ends the run again.
+
+Public singer-sdk behaviour relied on, listed here because a change would
+break the target just as silently: ``SingerCommand.excepthook`` is looked up on
+the command instance when the CLI is invoked (``algolia_api.install_clean_errors``
+and ``TargetAlgolia.get_singer_command`` replace it to print one line per
+expected failure); a RECORD's ``version`` reaches a sink as the
+``_sdc_table_version`` field when ``include_sdc_metadata_properties`` is true
+(mirror streams).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.io_base import SingerReader
+from singer_sdk.sinks import BatchSink
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from types import FrameType
+
+#: The private singer-sdk names used above, as ``module:Class.name``, with the
+#: ``inspect.signature`` text of each method (for an attribute, the annotation
+#: singer-sdk gives it) in the singer-sdk this module was written against.
+SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
+    "singer_sdk.target_base:Target._latest_state": "dict[str, dict] | None",
+    "singer_sdk.target_base:Target._write_state_message": "(self, state: 'dict') -> 'None'",
+    "singer_sdk.target_base:Target._handle_termination": (
+        "(self, signum: 'int', frame: 'FrameType | None') -> 'None'"
+    ),
+    "singer_sdk.target_base:Target._process_batch_message": (
+        "(self, message_dict: 'dict') -> 'None'"
+    ),
+    "singer_sdk.target_base:Target._process_record_message": (
+        "(self, message_dict: 'dict') -> 'None'"
+    ),
+    "singer_sdk.io_base:SingerReader._process_unknown_message": (
+        "(self, message_dict: 'dict') -> 'None'"
+    ),
+    "singer_sdk.sinks:BatchSink._singer_validate_message": "(self, record: 'dict') -> 'None'",
+}
+
+
+class SDKInternalsTarget(Target):
+    """singer-sdk's Target, its private hooks handed over to plainly named methods."""
+
+    @property
+    def latest_state(self) -> dict | None:
+        """The latest STATE read from the input (None before the first)."""
+        return self._latest_state
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        self.write_state(state)
+
+    def write_state(self, state: dict) -> None:
+        """Emit a STATE message: every STATE the target emits goes through here."""
+        super()._write_state_message(state)
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        self.handle_stop_signal(signum, frame)
+
+    def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT; singer-sdk's handling drains every sink, emits STATE, exits 0."""
+        super()._handle_termination(signum, frame)
+
+    @override
+    def _process_batch_message(self, message_dict: dict) -> None:
+        self.process_batch_message(message_dict)
+
+    def process_batch_message(self, message_dict: dict) -> None:
+        """A BATCH message; singer-sdk's handling passes its files to the sinks."""
+        super()._process_batch_message(message_dict)
+
+    def process_record_message(self, message_dict: dict) -> None:
+        """A RECORD message through singer-sdk's RECORD path (maps, sink, counters, drain)."""
+        self._process_record_message(message_dict)
+
+
+class SDKInternalsReader(SingerReader):
+    """singer-sdk's SingerReader, its unknown-message hook handed over."""
+
+    @override
+    def _process_unknown_message(self, message_dict: dict) -> None:
+        self.process_unknown_message(message_dict)
+
+    def process_unknown_message(self, message_dict: dict) -> None:
+        """A line whose ``type`` singer-sdk does not know; singer-sdk raises ValueError."""
+        super()._process_unknown_message(message_dict)
+
+
+class SDKInternalsBatchSink(BatchSink):
+    """singer-sdk's BatchSink without its per-record key-properties check."""
+
+    @override
+    def _singer_validate_message(self, record: dict) -> None:
+        """Check nothing: the sink checks the fields it reads in ``process_record``."""
