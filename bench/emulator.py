@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from algolia_emulator.client import AdminClient
+from algolia_emulator import AdminClient
 
 APP_ID = "EMULATORAPP"
 API_KEY = "emulator-api-key"

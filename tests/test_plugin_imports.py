@@ -35,7 +35,7 @@ def imports_past_the_surface(source: str, exported: set[str]) -> list[tuple[int,
 @pytest.mark.parametrize(
     "code",
     [
-        "from algolia_api.client import log_retry",
+        "from algolia_api.profiles_client import log_retry",
         "from algolia_api import not_exported",
         "import algolia_api.retry",
     ],

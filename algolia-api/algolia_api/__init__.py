@@ -4,13 +4,13 @@ Hosts and settings (:mod:`.settings`), user-ID rules (:mod:`.user_ids`), error
 mapping (:mod:`.errors`), retries (:mod:`.retry`), rate-limit pacing
 (:mod:`.pacing`, on the server's clock: :mod:`.server_clock`), the shared HTTP
 session (:mod:`.http`), timestamps (:mod:`.timestamps`), response pages
-(:mod:`.pages`), one-line CLI errors (:mod:`.cli`) and a small client
-(:mod:`.client`). tap-algolia and target-algolia import these from the package
-itself (what ``__all__`` lists), never from its modules; neither re-implements them.
+(:mod:`.pages`), a small client for the profile endpoints
+(:mod:`.profiles_client`) and one-line CLI errors on singer-sdk's command
+(:mod:`.sdk_cli_errors`, the one module here that touches SDK CLI internals).
+tap-algolia and target-algolia import these from the package itself (what
+``__all__`` lists), never from its modules; neither re-implements them.
 """
 
-from algolia_api.cli import install_clean_errors
-from algolia_api.client import AlgoliaClient, describe_failure, log_retry
 from algolia_api.errors import (
     AlgoliaAPIError,
     AlgoliaFatalError,
@@ -28,7 +28,9 @@ from algolia_api.errors import (
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
 from algolia_api.pacing import PacingStopped, RateLimitPacer
 from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
+from algolia_api.profiles_client import AlgoliaClient, describe_failure, log_retry
 from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
+from algolia_api.sdk_cli_errors import install_clean_errors
 from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings, plugin_config_schema
 from algolia_api.timestamps import (
     canonical_timestamp,

@@ -37,7 +37,7 @@ class MalformedResponseError(requests.exceptions.ContentDecodingError):
     """A 2xx answer whose body is not the documented JSON (e.g. cut short).
 
     A ContentDecodingError, so it is in algolia_api.RETRIABLE_EXCEPTIONS and
-    algolia_api.cli reports it as one line if retries run out.
+    algolia_api.sdk_cli_errors reports it as one line if retries run out.
     """
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import AdminClient, AdminError
+from .admin_client import AdminClient, AdminError
 from .server import EmulatorServer
 from .settings import DEFAULT_API_KEY, DEFAULT_APP_ID, SEARCH_ONLY_KEY
 

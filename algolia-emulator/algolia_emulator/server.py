@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from . import admin, api
-from .client import AdminClient
+from .admin_client import AdminClient
 from .core import Emulator, Incoming, Reply, error_reply
 from .errors import ApiError
 from .ratelimit import RateLimiter

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from algolia_emulator import EmulatorServer
-from algolia_emulator.client import AdminError
+from algolia_emulator import AdminError, EmulatorServer
 
 
 def test_every_response_carries_rate_limit_headers(client: Any) -> None:

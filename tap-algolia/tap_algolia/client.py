@@ -39,7 +39,7 @@ if t.TYPE_CHECKING:
     from tap_algolia.tap import TapAlgolia
 
 
-#: Exceptions the user already hears about in one line (algolia_api.cli explains
+#: Exceptions the user already hears about in one line (algolia_api.sdk_cli_errors explains
 #: API errors and exhausted retries; a --test run stops on purpose after one
 #: record): singer-sdk's generic "unhandled error" line is not shown for them.
 HANDLED_EXCEPTIONS = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
@@ -183,7 +183,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         """Keep a failure the user can act on to the one line the CLI prints for it.
 
         singer-sdk logs a generic "unhandled error" line before re-raising; for
-        the failures algolia_api.cli explains, and for the planned stop of a
+        the failures algolia_api.sdk_cli_errors explains, and for the planned stop of a
         ``--test`` run after one record, that line is demoted to DEBUG.
         """
         if level >= logging.ERROR and message.startswith("An unhandled error occurred"):

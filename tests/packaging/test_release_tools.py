@@ -54,7 +54,7 @@ def test_rewrite_imports_relocates_every_form_it_accepts(build_support: Load) ->
     hook = build_support("vendor_algolia_api")
     source = (
         "from algolia_api import A\n"
-        "from algolia_api.client import B\n"
+        "from algolia_api.profiles_client import B\n"
         "if TYPE_CHECKING:\n"
         "    from algolia_api.http import C\n"
         "import algolia_api\n"
@@ -63,7 +63,7 @@ def test_rewrite_imports_relocates_every_form_it_accepts(build_support: Load) ->
     )
     assert hook.rewrite_imports(source, "pkg._vendor.algolia_api") == (
         "from pkg._vendor.algolia_api import A\n"
-        "from pkg._vendor.algolia_api.client import B\n"
+        "from pkg._vendor.algolia_api.profiles_client import B\n"
         "if TYPE_CHECKING:\n"
         "    from pkg._vendor.algolia_api.http import C\n"
         "from pkg._vendor import algolia_api\n"
@@ -71,4 +71,4 @@ def test_rewrite_imports_relocates_every_form_it_accepts(build_support: Load) ->
         '"""from algolia_api import D in a docstring line is not at line start."""\n'
     )
     with pytest.raises(ValueError, match="write `from algolia_api import"):
-        hook.rewrite_imports("import algolia_api.client\n", "pkg._vendor.algolia_api")
+        hook.rewrite_imports("import algolia_api.profiles_client\n", "pkg._vendor.algolia_api")

@@ -1,4 +1,28 @@
-"""Turn a failure a user can fix into one clear log line instead of a traceback."""
+"""Turn a failure a user can fix into one clear log line instead of a traceback.
+
+The one module of algolia_api that touches singer-sdk's CLI internals. It
+wraps the click command that ``PluginBase.get_singer_command()`` returns and
+relies on this undocumented behaviour of the pinned singer-sdk (0.54.x) and
+click, each pinned by a test in algolia-api/tests/test_sdk_cli_errors.py:
+
+- The command is singer-sdk's ``SingerCommand``, whose method
+  ``excepthook(exc_type, exc_value, exc_traceback)`` logs the failure with
+  its full traceback. We keep it as the fallback, for genuine bugs.
+- ``SingerCommand.invoke`` installs ``sys.excepthook = self.excepthook``,
+  read from the command *instance* when it is invoked: so an instance
+  attribute ``excepthook`` set here replaces the SDK's for the whole run.
+- Some options run as click callbacks while the arguments are parsed,
+  inside ``Command.main`` but before ``invoke`` (the tap's ``--discover`` and
+  ``--test``, every plugin's ``--config``), when ``sys.excepthook`` is still
+  Python's default; and calling the command (the console script calls
+  ``TapAlgolia.cli()``) runs ``self.main``, looked up on the instance. So we
+  replace the instance's ``main`` with one that installs the hook first.
+
+Why: a user who mistyped a key or a region gets one line naming the cause
+and exit code 1, wherever the failure happens; a bug keeps its traceback.
+The plugins' ``get_singer_command`` overrides call :func:`install_clean_errors`
+and may wrap ``command.excepthook`` again (it is looked up at call time).
+"""
 
 from __future__ import annotations
 
