@@ -23,21 +23,19 @@ tests). Prints one JSON document; docs/meltano.md quotes it.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from algolia_testkit.postgres import PostgresServer, find_pg_bindir
 from bench.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,20 +56,13 @@ CREATE TABLE public.audience_events (
 """
 
 
-def _e2e_postgres() -> Any:
-    """The e2e tests' throwaway PostgreSQL server (one implementation, not a copy)."""
-    path = ROOT / "tests" / "e2e" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("e2e_conftest", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    bindir = module.find_pg_bindir()
+def _e2e_postgres() -> PostgresServer:
+    """The e2e tests' throwaway PostgreSQL server (algolia_testkit.postgres, not a copy)."""
+    bindir = find_pg_bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL server binaries not found (apt-get install postgresql)")
     psql = str(bindir / "psql") if (bindir / "psql").exists() else shutil.which("psql")
-    return module.PostgresServer(bindir=bindir, psql=psql).start()
+    return PostgresServer(bindir=bindir, psql=psql).start()
 
 
 def _user(n: int) -> str:
