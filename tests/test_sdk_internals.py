@@ -10,7 +10,9 @@ For each plugin package (see ``PLUGINS``):
   used only in the package's internals module;
 - the internals module's ``SIGNATURES_WRITTEN_AGAINST`` equals what the
   installed singer-sdk has, so an SDK upgrade that changes one fails here
-  instead of silently.
+  instead of silently;
+- where the internals module copies or skips what an SDK method does, its
+  ``SDK_SOURCE_TEXTS`` (text that SDK source must still contain) holds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing_extensions import override
 
 # (plugin package, its module holding every private singer-sdk name it uses)
 PLUGINS = [
+    ("tap_algolia", "tap_algolia.sdk_internals"),
     ("target_algolia", "target_algolia.sdk_internals"),
 ]
 
@@ -308,3 +311,75 @@ def test_the_signature_check_detects_a_change(monkeypatch: pytest.MonkeyPatch) -
         f"{__name__}:_Changed._latest_state: written against "
         "'dict[str, dict] | None', installed 'list[dict]'"
     ]
+
+
+def _resolve(dotted: str) -> t.Any:
+    module_name, _, qualname = dotted.partition(":")
+    found: t.Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def source_drift(declared: dict[str, tuple[str, ...]]) -> list[str]:
+    """Each declared text the installed singer-sdk source no longer contains."""
+    drift = []
+    for dotted, texts in declared.items():
+        try:
+            source = inspect.getsource(_resolve(dotted))
+        except (AttributeError, ImportError):
+            drift.append(f"{dotted}: missing")
+            continue
+        drift += [f"{dotted}: no longer contains {text!r}" for text in texts if text not in source]
+    return drift
+
+
+@pytest.mark.parametrize(("package", "internals"), PLUGINS, ids=_PLUGIN_IDS)
+def test_sdk_source_the_internals_rely_on_is_unchanged(package: str, internals: str) -> None:
+    declared = getattr(importlib.import_module(internals), "SDK_SOURCE_TEXTS", None)
+    if declared is None:
+        pytest.skip(f"{internals} copies no singer-sdk method body")
+    assert source_drift(declared) == []
+
+
+def test_the_source_check_detects_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    from singer_sdk import Stream
+
+    declared = {
+        "singer_sdk.streams.core:Stream._write_record_message": (
+            "self.state_manager.is_flushed = False",
+        ),
+        "singer_sdk.streams.core:Stream._gone": ("anything",),
+    }
+    assert source_drift(declared) == ["singer_sdk.streams.core:Stream._gone: missing"]
+
+    def no_longer_marks_state_unflushed(self: Stream, record: dict) -> None:
+        for record_message in self._generate_record_messages(record):
+            self._tap.write_message(record_message)
+
+    monkeypatch.setattr(Stream, "_write_record_message", no_longer_marks_state_unflushed)
+    assert source_drift(declared)[0] == (
+        "singer_sdk.streams.core:Stream._write_record_message: no longer contains "
+        "'self.state_manager.is_flushed = False'"
+    )
+
+
+def test_the_signature_check_detects_a_change_the_tap_relies_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tap's own declarations, against a singer-sdk whose record path changed."""
+    from singer_sdk import Stream
+
+    declared = importlib.import_module("tap_algolia.sdk_internals").SIGNATURES_WRITTEN_AGAINST
+
+    def changed(self: Stream, record: dict, *, extra: bool = False) -> None: ...
+
+    monkeypatch.setattr(Stream, "_write_record_message", changed)
+    monkeypatch.delattr(Stream, "_process_record")
+    drift = signature_drift(declared)
+    assert [line.partition(":")[2].partition(":")[0] for line in drift] == [
+        "Stream._write_record_message",
+        "Stream._process_record",
+    ]
+    assert "extra" in drift[0]
+    assert "'<missing>'" in drift[1]

@@ -17,6 +17,7 @@ import requests
 from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
 from algolia_api import (
     BASE_DELAY,
@@ -28,6 +29,7 @@ from algolia_api import (
     raise_for_response,
     wait_generator,
 )
+from tap_algolia.sdk_internals import is_sdk_unhandled_error_line
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -54,6 +56,7 @@ class PassThroughAuth(requests.auth.AuthBase):
     of list parameters.
     """
 
+    @override
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         return request
 
@@ -65,9 +68,11 @@ class NextPageTokenPaginator(BaseAPIPaginator[t.Optional[str]]):  # noqa: UP045
         super().__init__(None)
         self._token_of = token_of
 
+    @override
     def get_next(self, response: requests.Response) -> str | None:
         return self._token_of(response) or None
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         # A filtered page may be empty and still point to more profiles.
         return bool(self._token_of(response))
@@ -83,9 +88,9 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
     #: First retry delay in seconds (doubles per retry, with jitter). Tests lower it.
     retry_base_delay: float = BASE_DELAY
 
-    _tap: TapAlgolia
-
     def __init__(self, tap: TapAlgolia, **kwargs: t.Any) -> None:
+        #: The tap this stream reads for: its connection settings and session.
+        self.tap = tap
         super().__init__(tap, **kwargs)
         self._page: tuple[requests.Response, Page] | None = None
         #: When the page being emitted was received: its records' ``time_extracted``.
@@ -95,29 +100,35 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
 
     @property
     def settings(self) -> ConnectionSettings:
-        return self._tap.connection
+        return self.tap.connection
 
     @property
+    @override
     def url_base(self) -> str:
         return self.settings.base_url
 
     @property
+    @override
     def requests_session(self) -> requests.Session:
         """The tap's one paced, authenticated session (see algolia_api.build_session)."""
-        return self._tap.session
+        return self.tap.session
 
     @property
+    @override
     def authenticator(self) -> PassThroughAuth:
         return PassThroughAuth()
 
     @property
+    @override
     def user_agent(self) -> str:
-        return self._tap.user_agent
+        return self.tap.user_agent
 
     @property
+    @override
     def timeout(self) -> int:
         return t.cast(int, self.settings.request_timeout)
 
+    @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         # List parameters are documented as form style, explode false: a,b,c.
@@ -126,6 +137,7 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
 
     # Responses --------------------------------------------------------------------
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """Map error statuses (algolia_api), then decode the body once.
 
@@ -145,11 +157,13 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
     def next_page_token(self, response: requests.Response) -> str | None:
         return self.decoded_page(response).nextPageToken
 
+    @override
     def get_new_paginator(self) -> NextPageTokenPaginator:
         return NextPageTokenPaginator(self.next_page_token)
 
     # Retries ----------------------------------------------------------------------
 
+    @override
     def request_decorator(self, func: Callable) -> Callable:
         """Retry exactly algolia_api.RETRIABLE_EXCEPTIONS, logging one line per retry.
 
@@ -166,19 +180,24 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         )
         return decorator(func)
 
+    @override
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """Exponential backoff with jitter; Retry-After/x-ratelimit-reset on a 429."""
         return wait_generator(base=self.retry_base_delay)
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return value  # wait_generator adds its own jitter
 
+    @override
     def backoff_max_tries(self) -> int:
         return self.settings.max_retries + 1
 
+    @override
     def backoff_handler(self, details: Details) -> None:
         log_retry(self.logger, self.path, details, self.backoff_max_tries())
 
+    @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         """Keep a failure the user can act on to the one line the CLI prints for it.
 
@@ -186,11 +205,12 @@ class AlgoliaStream(RESTStream[t.Optional[str]]):  # noqa: UP045
         the failures algolia_api.sdk_cli_errors explains, and for the planned stop of a
         ``--test`` run after one record, that line is demoted to DEBUG.
         """
-        if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
+        if level >= logging.ERROR and is_sdk_unhandled_error_line(message):
             error = sys.exc_info()[1]
             if isinstance(error, HANDLED_EXCEPTIONS):
                 level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         return self.decoded_page(response).users

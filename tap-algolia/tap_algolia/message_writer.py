@@ -10,6 +10,7 @@ from datetime import datetime
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
+from typing_extensions import override
 
 #: RECORD lines are gathered up to this many bytes before one write.
 BLOCK_SIZE = 1 << 18
@@ -31,6 +32,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._pending = bytearray()
         atexit.register(self.flush)
 
+    @override
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)
         if isinstance(message, RecordMessage) and len(self._pending) < BLOCK_SIZE:

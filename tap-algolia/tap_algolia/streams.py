@@ -5,24 +5,21 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 from datetime import datetime, timezone
-from functools import cached_property
 
 from singer_sdk import typing as th
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
+from typing_extensions import override
 
 from tap_algolia.client import AlgoliaStream
-from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.profiles import RecordShape, UnrepresentableProfile, build_record
+from tap_algolia.sdk_internals import RecordPathOverrides
 from tap_algolia.window import SyncWindow, plan_window
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Iterable
 
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
 SCORE_MAP = th.ObjectType(additional_properties=th.NumberType)
 SCORE_MAPS = ("algolia_affinities_name_score", "algolia_affinities_value_score")
@@ -137,7 +134,7 @@ def sync_summary(emitted: int, skipped: list[tuple[str, str]], notes: Counter[st
     return line
 
 
-class UsersStream(AlgoliaStream):
+class UsersStream(RecordPathOverrides, AlgoliaStream):
     """``GET /2/users``: one record per user profile.
 
     Bookmarking: the API pages in userID order, so records arrive unsorted and
@@ -146,6 +143,11 @@ class UsersStream(AlgoliaStream):
     :mod:`tap_algolia.window`) and, only once its last page has been read,
     stores the window's end as the bookmark. An interrupted sync leaves the
     previous bookmark in place.
+
+    How records leave (selected, mapped, written) is singer-sdk's record path
+    with the shortcuts of :class:`tap_algolia.sdk_internals.RecordPathOverrides`:
+    no per-record state tracking, no child streams, and a direct RECORD writer
+    when nothing maps the records.
     """
 
     name = "users"
@@ -163,6 +165,7 @@ class UsersStream(AlgoliaStream):
     # Window and bookmark ----------------------------------------------------------
 
     def now(self) -> datetime:
+        """The sync's start: the end of the window it reads."""
         return datetime.now(timezone.utc)
 
     def _bookmark(self, context: Context | None) -> str | None:
@@ -184,21 +187,14 @@ class UsersStream(AlgoliaStream):
             return None
         return str(value) if value else None
 
-    def compare_start_date(self, value: str, start_date_value: str) -> str:  # noqa: ARG002
+    @override
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
         """A bookmark always wins: start_date only applies to the first sync."""
         return value
 
-    def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
         """No signpost: the bookmark is the window end, set in get_records."""
-        return
-
-    def _increment_stream_state(
-        self,
-        latest_record: Record,  # noqa: ARG002
-        *,
-        context: Context | None = None,  # noqa: ARG002
-    ) -> None:
-        """Track nothing per record (see the class docstring); saves work per record."""
         return
 
     def _keep_bookmark(self, context: Context | None, window: SyncWindow) -> None:
@@ -208,9 +204,10 @@ class UsersStream(AlgoliaStream):
 
     # Requests ---------------------------------------------------------------------
 
+    @override
     def get_url_params(
         self,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
         next_page_token: str | None,
     ) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {"limit": self.config["page_size"]}
@@ -230,79 +227,7 @@ class UsersStream(AlgoliaStream):
         mask = self.mask
         return RecordShape.from_selection(lambda field: bool(mask[("properties", field)]))
 
-    @cached_property
-    def _deselects_nested_fields(self) -> bool:
-        """True if the catalog deselects anything below a top-level field."""
-        return any(len(crumb) > 2 and not selected for crumb, selected in self.mask.items())
-
-    def _process_record(
-        self,
-        record: Record,  # noqa: ARG002
-        child_context: Context | None = None,  # noqa: ARG002
-        partition_context: Context | None = None,  # noqa: ARG002
-    ) -> None:
-        """Nothing to do per record: this stream has no partitions and no child streams.
-
-        (singer-sdk's version would copy partition keys into the record and sync
-        child streams; both are empty here, and the call costs ~5% of the tap's CPU.)
-        """
-        return
-
-    @cached_property
-    def _plain_output(self) -> bool:
-        """True when each record leaves exactly as built: no stream map, no flattening."""
-        maps = self.stream_maps
-        return (
-            len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == self.name
-            and not maps[0].flattening_enabled
-            and not self._deselects_nested_fields
-            and isinstance(self._tap.message_writer, BufferedMsgSpecWriter)
-        )
-
-    def _write_record_message(self, record: Record) -> None:
-        """Write one RECORD; the common case skips building a RecordMessage.
-
-        With no stream maps or flattening configured (the usual case), the
-        message singer-sdk would build, map and encode is exactly
-        ``{type, stream, record, time_extracted}``, so the writer encodes that
-        directly; every other configuration takes the SDK's own path.
-        """
-        if self._plain_output:
-            writer = t.cast(BufferedMsgSpecWriter, self._tap.message_writer)
-            writer.write_record(
-                self.name,
-                record,
-                version=self._stream_version,
-                time_extracted=self.extracted_at,
-            )
-            self.state_manager.is_flushed = False
-            return
-        super()._write_record_message(record)
-
-    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """singer-sdk's RECORD generation, minus the per-record work this stream needs not do.
-
-        ``build_record`` already leaves out every deselected top-level field,
-        and type conformance is off (TYPE_CONFORMANCE_LEVEL), so the SDK's
-        walk over each record to drop deselected fields (a fifth of the tap's
-        CPU time) only runs when the catalog deselects something nested.
-        Stream maps apply exactly as in the SDK. Re-check on SDK upgrades: this
-        overrides a private method (singer-sdk is pinned below 0.55).
-        """
-        if self._deselects_nested_fields:
-            pop_deselected_record_properties(record, self.schema, self.mask)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=self.extracted_at,
-                )
-
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         window = plan_window(
             bookmark=self._bookmark(context),

@@ -13,6 +13,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from typing_extensions import override
 
 from algolia_api import (
     CONNECTION_PROPERTIES,
@@ -25,17 +26,13 @@ from algolia_api import (
     user_agent,
 )
 from tap_algolia.message_writer import BufferedMsgSpecWriter
+from tap_algolia.sdk_internals import TerminationOverride
 from tap_algolia.state import StateFileError, check_state, parse_state_text
 from tap_algolia.streams import UsersStream
 from tap_algolia.window import parse_start_date
 
-if sys.version_info >= (3, 12):
-    from typing import override
-else:  # singer-sdk installs typing-extensions below Python 3.13
-    from typing_extensions import override
-
 if t.TYPE_CHECKING:
-    from types import FrameType, TracebackType
+    from types import TracebackType
 
     import click
     import requests
@@ -104,7 +101,7 @@ TAP_PROPERTIES = th.PropertiesList(
 )
 
 
-class TapAlgolia(Tap):
+class TapAlgolia(TerminationOverride, Tap):
     """Singer tap for Algolia Advanced Personalization user profiles."""
 
     name = "tap-algolia"
@@ -161,18 +158,20 @@ class TapAlgolia(Tap):
         finally:
             client.close()
 
+    @override
     def discover_streams(self) -> list[Stream]:
         return [UsersStream(self)]
 
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def exit_on_signal(self, signum: int) -> None:
         """A SIGTERM or Ctrl-C mid-sync is a failed run: exit 128 + signal, not 0.
 
         singer-sdk's handler emits the current STATE and exits 0, so a
         scheduler would count an interrupted sync as a success. The STATE it
         emits still holds the previous bookmark (the stream moves it only
         once its window is fully read), so the next run reads the window
-        again. (Overrides a private singer-sdk hook; re-check on upgrades.)
+        again. (Called from singer-sdk's signal handler: see
+        tap_algolia.sdk_internals.TerminationOverride.)
         """
         name = signal.Signals(signum).name
         self.logger.error(
@@ -209,6 +208,7 @@ class TapAlgolia(Tap):
             about=about, about_format=about_format, config=config, state=state, catalog=catalog
         )
 
+    @override
     @classmethod
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, reporting expected failures as one line and exit code 1."""

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import pytest
 from singer_sdk import RESTStream, Tap
+from typing_extensions import override
 
 from tap_algolia.client import AlgoliaStream
 from tap_algolia.message_writer import BufferedMsgSpecWriter
@@ -52,7 +53,10 @@ def _stock_users_stream() -> type[UsersStream]:
         if name.startswith("_") and not name.startswith("__") and is_method(value)
     }
     overridden = {
-        name for cls in (UsersStream, AlgoliaStream) for name in vars(cls)
+        name
+        for cls in UsersStream.__mro__
+        if cls.__module__.startswith("tap_algolia")
+        for name in vars(cls)
     } & sdk_internals
     # The record path the fast path replaces; a rename must not leave it in place.
     assert {
@@ -172,3 +176,56 @@ def test_flattening_still_applies(
     # Flattening writes nested lists as JSON text.
     assert isinstance(record["affinities"], str)
     assert isinstance(json.loads(record["affinities"]), list)
+
+
+class UserDetailsStream(AlgoliaStream):
+    """A child stream of users (one request per user), as a later version might add."""
+
+    name = "user_details"
+    path = "/2/users/{userID}"
+    parent_stream_type = UsersStream
+    schema: t.ClassVar[dict] = {"properties": {"userID": {"type": "string"}}}
+
+    @override
+    def get_child_context(self, record: dict, context: t.Any) -> dict:
+        return {"userID": record["userID"]}
+
+
+class PartitionedUsersStream(UsersStream):
+    @property
+    @override
+    def partitions(self) -> list[dict]:
+        return [{"region": "eu"}, {"region": "us"}]
+
+
+class TapWith(TapAlgolia):
+    """The tap with the given stream classes."""
+
+    stream_classes: t.ClassVar[list[type[Stream]]] = []
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        return [cls(self) for cls in self.stream_classes]
+
+
+@pytest.mark.parametrize(
+    ("streams", "what"),
+    [([UsersStream, UserDetailsStream], "child streams"), ([PartitionedUsersStream], "partitions")],
+    ids=["child-stream", "partitions"],
+)
+def test_the_record_shortcuts_refuse_a_stream_they_would_get_wrong(
+    streams: list[type[Stream]],
+    what: str,
+    emulator_factory: t.Callable[..., EmulatorServer],
+    emulator_config: Runner,
+) -> None:
+    """The skipped _process_record syncs child streams and copies partition keys: never silently."""
+    server = emulator_factory(users=3, seed=5)
+    tap_class = type("Tap", (TapWith,), {"stream_classes": streams})
+    tap = tap_class(config=emulator_config(server))
+    try:
+        with pytest.raises(TypeError, match=f"'users' has {what}.*_process_record"):
+            tap.sync_all()
+    finally:
+        tap.session.close()
+    assert server.admin.stats()["total"] == 0
