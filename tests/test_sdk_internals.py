@@ -11,8 +11,9 @@ For each plugin package (see ``PLUGINS``):
 - the internals module's ``SIGNATURES_WRITTEN_AGAINST`` equals what the
   installed singer-sdk has, so an SDK upgrade that changes one fails here
   instead of silently;
-- where the internals module copies or skips what an SDK method does, its
-  ``SDK_SOURCE_TEXTS`` (text that SDK source must still contain) holds.
+- where the internals module copies or skips what an SDK method does, or
+  relies on singer-sdk calling its overrides, its ``SDK_SOURCE_TEXTS`` (text
+  that SDK source must still contain) holds.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ over to plainly named methods, which the target's own classes
 :class:`~target_algolia.reader.AudienceMessageReader`,
 :class:`~target_algolia.sinks.AlgoliaSegmentsSink`) override instead.
 :data:`SIGNATURES_WRITTEN_AGAINST` records the signature of each name as this
-module was written; ``tests/test_sdk_internals.py`` fails when the installed
+module was written, and :data:`SDK_SOURCE_TEXTS` the lines of singer-sdk that
+call or set them; ``tests/test_sdk_internals.py`` fails when the installed
 singer-sdk differs, and ``@override`` makes mypy fail when a method disappears.
 Re-read this list on any singer-sdk upgrade.
 
@@ -90,6 +91,33 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
         "(self, message_dict: 'dict') -> 'None'"
     ),
     "singer_sdk.sinks:BatchSink._singer_validate_message": "(self, record: 'dict') -> 'None'",
+}
+
+#: Text singer-sdk's source must still contain for the hand-overs above to be
+#: reached: the places where singer-sdk calls or sets each private name (and
+#: the public behaviour listed at the end of the docstring).
+SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
+    "singer_sdk.target_base:Target._process_state_message": ("self._latest_state = state",),
+    "singer_sdk.target_base:Target.drain_all": (
+        "self._write_state_message(copy.deepcopy(self._latest_state))",
+    ),
+    "singer_sdk.plugin_base:PluginBase._setup_signal_handlers": (
+        "signal.signal(signal.SIGINT, self._handle_termination)",
+        "signal.signal(signal.SIGTERM, self._handle_termination)",
+    ),
+    "singer_sdk.plugin_base:BaseSingerReader.process_lines": (
+        "SingerMessageType.BATCH: self._process_batch_message",
+    ),
+    "singer_sdk.singerlib.encoding.base:GenericSingerReader.process_lines": (
+        "self._process_unknown_message(line_dict)",
+    ),
+    "singer_sdk.target_base:Target._process_record_message": (
+        "sink._singer_validate_message(transformed_record)",
+    ),
+    "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
+    "singer_sdk.sinks.core:Sink._add_sdc_metadata_to_record": (
+        'record["_sdc_table_version"] = message.get("version")',
+    ),
 }
 
 
