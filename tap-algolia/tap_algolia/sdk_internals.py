@@ -42,10 +42,9 @@ Each internal, why it is used, and what breaks if singer-sdk changes it:
 ``singer_sdk.helpers._catalog.pop_deselected_record_properties`` (called)
     Why: the SDK's own deselection walk, run when a nested field is deselected.
     If it changes: an import error or a signature mismatch (tested).
-``Stream._stream_version`` and ``Stream._tap`` (read)
+``Stream._stream_version`` (read)
     Why: the RECORD ``version`` (set by the SDK for FULL_TABLE syncs with
-    ACTIVATE_VERSION) and the tap's message writer, which the SDK's path reads
-    the same way.
+    ACTIVATE_VERSION), which the SDK's path reads the same way.
     If it changes: an AttributeError on the first record.
 ``StreamStateManager.is_flushed`` (set; ``singer_sdk.streams._state``)
     Why: the SDK's record path marks the state as not yet flushed after each
@@ -84,10 +83,11 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context, Record
 
+    from tap_algolia.tap import TapAlgolia
+
 #: What singer-sdk 0.54 has for each private name this module overrides, calls or
 #: reads: a method's ``inspect.signature`` text, an instance attribute's annotation.
 SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
-    "singer_sdk.streams.core:Stream._tap": "",  # assigned without annotation
     "singer_sdk.streams.core:Stream._stream_version": "int | None",
     "singer_sdk.streams.core:Stream._write_record_message": (
         "(self, record: 'types.Record') -> 'None'"
@@ -153,6 +153,8 @@ class RecordPathOverrides(RESTStream[t.Any]):
 
     #: When the page being emitted was received (set by the stream per page).
     extracted_at: datetime
+    #: The tap the stream reads for (set by the stream: AlgoliaStream.tap).
+    tap: TapAlgolia
 
     @cached_property
     def deselects_nested_fields(self) -> bool:
@@ -168,7 +170,7 @@ class RecordPathOverrides(RESTStream[t.Any]):
         messages with their own).
         """
         maps = self.stream_maps
-        writer = self._tap.message_writer
+        writer = self.tap.message_writer
         plain = (
             len(maps) == 1
             and type(maps[0]) is SameRecordTransform
