@@ -21,7 +21,8 @@ click, each pinned by a test in algolia-api/tests/test_sdk_cli_errors.py:
 Why: a user who mistyped a key or a region gets one line naming the cause
 and exit code 1, wherever the failure happens; a bug keeps its traceback.
 The plugins' ``get_singer_command`` overrides call :func:`install_clean_errors`
-and may wrap ``command.excepthook`` again (it is looked up at call time).
+with their own explainer for the failures only they raise, so this module is
+the only place that replaces ``excepthook`` or ``main``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ if t.TYPE_CHECKING:
     from types import TracebackType
 
     import click
+
+#: A plugin's own explainer: the one line for a failure it raises, or None.
+Explainer = t.Callable[[BaseException], "str | None"]
 
 _EXPECTED = (
     AlgoliaAPIError,
@@ -66,12 +70,18 @@ def explain(error: BaseException) -> str:
     return str(error)
 
 
-def install_clean_errors(command: click.Command, logger: logging.Logger) -> click.Command:
+def install_clean_errors(
+    command: click.Command,
+    logger: logging.Logger,
+    explain_own: Explainer | None = None,
+) -> click.Command:
     """Make the plugin's CLI report expected failures as one line and exit 1.
 
     singer-sdk's command installs its own ``excepthook`` (read from the command
     instance) that logs a full traceback; we replace it for the failures a
-    user can act on and keep the traceback for genuine bugs.
+    user can act on and keep the traceback for genuine bugs. ``explain_own``
+    gives the line for a failure only the plugin raises (None: not one of its
+    own), and is asked first.
     """
     original = getattr(command, "excepthook", sys.__excepthook__)
 
@@ -80,8 +90,11 @@ def install_clean_errors(command: click.Command, logger: logging.Logger) -> clic
         exc_value: BaseException,
         exc_traceback: TracebackType | None,
     ) -> None:
-        if isinstance(exc_value, _EXPECTED):
-            logger.error("%s", explain(exc_value))
+        line = explain_own(exc_value) if explain_own is not None else None
+        if line is None and isinstance(exc_value, _EXPECTED):
+            line = explain(exc_value)
+        if line is not None:
+            logger.error("%s", line)
             return
         original(exc_type, exc_value, exc_traceback)
 
@@ -89,8 +102,7 @@ def install_clean_errors(command: click.Command, logger: logging.Logger) -> clic
 
     # singer-sdk installs the hook when the command is invoked, but options
     # such as a tap's --test and --discover run as click callbacks before
-    # that: install it as soon as the command starts. Looked up at call time,
-    # so a plugin may still wrap ``command.excepthook`` afterwards.
+    # that: install it as soon as the command starts.
     original_main = command.main
 
     def main(*args: t.Any, **kwargs: t.Any) -> t.Any:

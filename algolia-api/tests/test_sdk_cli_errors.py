@@ -31,7 +31,11 @@ SCRIPT = textwrap.dedent(
         "auth": lambda: AuthenticationError(401, "Unauthorized", method="GET", path="/2/users"),
         "config": lambda: ConfigValidationError("bad", errors=["region must be us or eu"]),
         "bug": lambda: RuntimeError("a genuine bug"),
+        "own": lambda: LookupError("the plugin's own failure"),
     }
+
+    def explain_own(error):  # a plugin's explainer: only for failures it raises
+        return f"Stopped: {error.args[0]}" if isinstance(error, LookupError) else None
 
     def fail(ctx, param, value):
         if value:
@@ -54,7 +58,7 @@ SCRIPT = textwrap.dedent(
             click.Option(["--late"]),
         ],
     )
-    install_clean_errors(command, logger)()
+    install_clean_errors(command, logger, explain_own)()
     """
 )
 
@@ -83,6 +87,13 @@ def test_config_error_in_a_callback_is_one_line() -> None:
     assert result.stderr.strip().splitlines() == [
         "ERROR Invalid configuration: region must be us or eu"
     ]
+
+
+@pytest.mark.parametrize("when", ["--early", "--late"])
+def test_a_failure_the_plugin_explains_is_one_line_in_its_words(when: str) -> None:
+    result = run(when, "own")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["ERROR Stopped: the plugin's own failure"]
 
 
 def test_a_bug_keeps_its_traceback() -> None:

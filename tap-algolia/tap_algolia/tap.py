@@ -32,8 +32,6 @@ from tap_algolia.streams import UsersStream
 from tap_algolia.window import parse_start_date
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
-
     import click
     import requests
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
@@ -99,6 +97,11 @@ TAP_PROPERTIES = th.PropertiesList(
         ),
     ),
 )
+
+
+def explain_failure(error: BaseException) -> str | None:
+    """The one line for a failure the tap raises itself; None for any other."""
+    return str(error) if isinstance(error, StateFileError) else None
 
 
 class TapAlgolia(TerminationOverride, Tap):
@@ -212,21 +215,7 @@ class TapAlgolia(TerminationOverride, Tap):
     @classmethod
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, reporting expected failures as one line and exit code 1."""
-        command = install_clean_errors(super().get_singer_command(), cls.logger)
-        explained = command.excepthook  # type: ignore[attr-defined,unused-ignore]
-
-        def excepthook(
-            exc_type: type[BaseException],
-            exc_value: BaseException,
-            exc_traceback: TracebackType | None,
-        ) -> None:
-            if isinstance(exc_value, StateFileError):
-                cls.logger.error("%s", exc_value)
-                return
-            explained(exc_type, exc_value, exc_traceback)
-
-        command.excepthook = excepthook  # type: ignore[attr-defined,unused-ignore]
-        return command
+        return install_clean_errors(super().get_singer_command(), cls.logger, explain_failure)
 
 
 if __name__ == "__main__":

@@ -53,11 +53,11 @@ Re-read this list on any singer-sdk upgrade.
 
 Public singer-sdk behaviour relied on, listed here because a change would
 break the target just as silently: ``SingerCommand.excepthook`` is looked up on
-the command instance when the CLI is invoked (``algolia_api.install_clean_errors``
-and ``TargetAlgolia.get_singer_command`` replace it to print one line per
-expected failure); a RECORD's ``version`` reaches a sink as the
-``_sdc_table_version`` field when ``include_sdc_metadata_properties`` is true
-(mirror streams).
+the command instance when the CLI is invoked (``algolia_api.install_clean_errors``,
+called by ``TargetAlgolia.get_singer_command`` with the target's own
+``explain_failure``, replaces it to print one line per expected failure); a
+RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
+``include_sdc_metadata_properties`` is true (mirror streams).
 """
 
 from __future__ import annotations

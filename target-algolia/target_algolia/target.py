@@ -46,7 +46,7 @@ from target_algolia.summary import (
 
 if t.TYPE_CHECKING:
     import logging
-    from types import FrameType, TracebackType
+    from types import FrameType
 
     import click
 
@@ -185,6 +185,19 @@ def _exit_if_still_running_after(seconds: float, logger: logging.Logger) -> None
     timer = threading.Timer(seconds, exit_now)
     timer.daemon = True
     timer.start()
+
+
+def explain_failure(error: BaseException) -> str | None:
+    """The one line for a failure the target raises itself; None for any other."""
+    if isinstance(error, RecordsWithoutSchemaException):
+        return f"Stopped: {str(error)[:500]} No STATE is emitted past it."
+    if isinstance(error, BatchFileError):
+        return f"Stopped: {error}. No STATE is emitted past it."
+    if isinstance(error, InvalidInputLine):
+        return f"Stopped at a corrupt input line; no STATE is emitted past it. {str(error)[:500]}"
+    if isinstance(error, (RejectsPathError, MirrorGuardError)):
+        return str(error)
+    return None
 
 
 class TargetAlgolia(SDKInternalsTarget):
@@ -408,33 +421,4 @@ class TargetAlgolia(SDKInternalsTarget):
     @override
     def get_singer_command(cls) -> click.Command:
         """The CLI, reporting expected failures as one line and a non-zero exit."""
-        command = install_clean_errors(super().get_singer_command(), cls.logger)
-        inner = t.cast(t.Any, command).excepthook  # set by install_clean_errors
-
-        def excepthook(
-            exc_type: type[BaseException],
-            exc_value: BaseException,
-            exc_traceback: TracebackType | None,
-        ) -> None:
-            if isinstance(exc_value, RecordsWithoutSchemaException):
-                cls.logger.error("Stopped: %s No STATE is emitted past it.", str(exc_value)[:500])
-                return
-            if isinstance(exc_value, RejectsPathError):
-                cls.logger.error("%s", exc_value)
-                return
-            if isinstance(exc_value, BatchFileError):
-                cls.logger.error("Stopped: %s. No STATE is emitted past it.", exc_value)
-                return
-            if isinstance(exc_value, MirrorGuardError):
-                cls.logger.error("%s", exc_value)
-                return
-            if isinstance(exc_value, InvalidInputLine):
-                cls.logger.error(
-                    "Stopped at a corrupt input line; no STATE is emitted past it. %s",
-                    str(exc_value)[:500],
-                )
-                return
-            inner(exc_type, exc_value, exc_traceback)
-
-        t.cast(t.Any, command).excepthook = excepthook
-        return command
+        return install_clean_errors(super().get_singer_command(), cls.logger, explain_failure)
