@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import signal
@@ -204,7 +205,16 @@ class TapAlgolia(TerminationOverride, Tap):
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
     ) -> None:
-        """singer-sdk's CLI entry, with the state file checked first (tap_algolia.state)."""
+        """singer-sdk's CLI entry, with the state file checked first (tap_algolia.state).
+
+        Everything alive by now (singer-sdk, requests, msgspec and their
+        modules) lives as long as the process, so it is frozen: the collector's
+        full passes, which the decoded pages set off every ten pages or so, then
+        no longer walk it each time. Measured on a 50,000-profile sync: time in
+        the collector 0.156 s -> 0.077 s; on 200,000 profiles the tap's CPU time
+        about 10% lower (docs/profiling.md).
+        """
+        gc.freeze()
         if state is not None:
             state = io.StringIO(json.dumps(parse_state_text(state.read())))
         super().invoke(
