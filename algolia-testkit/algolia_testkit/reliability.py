@@ -10,7 +10,6 @@ plugins' own helpers come from :mod:`.tap_runs` and :mod:`.target_runs`.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import typing as t
@@ -18,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from algolia_emulator.faults import DropFault, StatusFault
-from algolia_testkit import target_runs
-from algolia_testkit.tap_runs import TAP
+from algolia_testkit import tap_runs, target_runs
 
+TAP = tap_runs.TAP
 TARGET = target_runs.CLI
 
 #: A distinctive API key. Every emulator of this suite accepts it, so it
@@ -195,13 +194,8 @@ def run_tap(
     state: dict[str, t.Any] | None = None,
     timeout: float = 60,
 ) -> ProcessRun:
-    command = [TAP, "--config", str(write_json(tmp_path / "tap-config.json", config))]
-    if state is not None:
-        command += ["--state", str(write_json(tmp_path / "tap-state.json", state))]
     started = time.time()
-    done = subprocess.run(
-        [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+    done = tap_runs.run_tap_cli(config, tmp_path, *args, state=state, timeout=timeout)
     capture(done.stdout, done.stderr)
     return ProcessRun(done.returncode, done.stdout, done.stderr, started, time.time())
 

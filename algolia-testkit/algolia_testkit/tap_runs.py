@@ -2,16 +2,17 @@
 
 Running it: :class:`CollectingWriter` keeps the messages of an in-process sync
 as the JSON lines the real writer would print, :class:`Run` reads them, and
-:data:`TAP` is the installed executable. Feeding it: :func:`good_profile` is a
-valid profile and :func:`serve_as_is` makes the emulator's list answer hold any
-value in its place. Checking it: :func:`assert_records_match_schema`,
-:func:`schema_of`, :func:`log_lines`. The pytest fixtures built on these live in
-tap-algolia/tests/conftest.py.
+:func:`run_tap_cli` runs :data:`TAP`, the installed executable. Feeding it:
+:func:`good_profile` is a valid profile and :func:`serve_as_is` makes the
+emulator's list answer hold any value in its place. Checking it:
+:func:`assert_records_match_schema`, :func:`schema_of`, :func:`log_lines`. The
+pytest fixtures built on these live in tap-algolia/tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import typing as t
 from dataclasses import dataclass, field
@@ -28,6 +29,26 @@ if t.TYPE_CHECKING:
 
 TAP = str(Path(sys.executable).with_name("tap-algolia"))
 GOOD_STAMP = "2026-11-02T10:00:00.000000Z"
+
+
+def run_tap_cli(
+    config: dict[str, t.Any],
+    tmp_path: Path,
+    *args: str,
+    state: dict[str, t.Any] | None = None,
+    catalog: dict[str, t.Any] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run :data:`TAP` with ``args``, its config (and state, catalog) in ``tmp_path/tap-*.json``."""
+    command = [TAP]
+    for name, value in (("config", config), ("state", state), ("catalog", catalog)):
+        if value is not None:
+            path = tmp_path / f"tap-{name}.json"
+            path.write_text(json.dumps(value))
+            command += [f"--{name}", str(path)]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 class CollectingWriter(GenericSingerWriter):

@@ -5,13 +5,11 @@ The helpers they are built on live in :mod:`algolia_testkit.tap_runs`.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import typing as t
 
 import pytest
 
-from algolia_testkit.tap_runs import TAP, CliRun, CollectingWriter, Run, config_for
+from algolia_testkit.tap_runs import CliRun, CollectingWriter, Run, config_for, run_tap_cli
 from tap_algolia.client import AlgoliaStream
 from tap_algolia.tap import TapAlgolia
 
@@ -63,15 +61,7 @@ def run_cli(tmp_path: Path) -> t.Callable[..., CliRun]:
         catalog: dict[str, t.Any] | None = None,
         timeout: float = 60,
     ) -> CliRun:
-        command = [TAP]
-        for name, value in (("config", config), ("state", state), ("catalog", catalog)):
-            if value is not None:
-                path = tmp_path / f"{name}.json"
-                path.write_text(json.dumps(value))
-                command += [f"--{name}", str(path)]
-        done = subprocess.run(
-            [*command, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
+        done = run_tap_cli(config, tmp_path, *args, state=state, catalog=catalog, timeout=timeout)
         return CliRun(done.returncode, done.stdout, done.stderr)
 
     return run
