@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from .api import validate_segments
 from .core import Emulator, Incoming, Reply, error_reply, json_reply, parse_json_body
 from .errors import ApiError
-from .faults import DropFault, StatusFault
+from .faults import DropFault, OverlapFault, StatusFault
 from .ids import is_valid_user_id
 from .timestamps import parse_rfc3339_ns
 
@@ -205,6 +205,13 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
                 elif parts[1] == "drop":
                     emu.faults.add_drop(
                         DropFault(remaining=_int(body, "count", 1) or 0, **_fault_filter(body))
+                    )
+                elif parts[1] == "overlap":
+                    emu.faults.add_overlap(
+                        OverlapFault(
+                            remaining=_int(body, "count", 1) or 0,
+                            profiles=_int(body, "profiles", 1) or 0,
+                        )
                     )
                 elif parts[1] == "touch":
                     ids = body.get("user_ids")

@@ -121,6 +121,10 @@ class AdminClient:
         body = _drop_none(count=count, method=method, path_prefix=path_prefix)
         return self._call("POST", "/faults/drop", body)
 
+    def overlap_pages(self, count: int = 1, *, profiles: int = 1) -> dict[str, Any]:
+        """The next ``count`` list pages: the page after each repeats its last ``profiles``."""
+        return self._call("POST", "/faults/overlap", {"count": count, "profiles": profiles})
+
     def schedule_touch(
         self,
         after_list_calls: int,

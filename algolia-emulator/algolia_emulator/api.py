@@ -196,7 +196,11 @@ def _list_users(emu: Emulator, req: Incoming, _raw_id: str | None) -> Reply:
     page = emu.store.list_page(query)
     parts = [b'{"users":[', b",".join(page.blobs), b"]"]
     if page.has_next and page.last_id is not None:
-        parts.append(b',"nextPageToken":"' + encode_page_token(page.last_id).encode() + b'"')
+        boundary = page.last_id
+        overlap = emu.faults.take_overlap()
+        if overlap:  # the next page starts again ``overlap`` profiles back
+            boundary = emu.store.id_before(page.last_id, overlap)
+        parts.append(b',"nextPageToken":"' + encode_page_token(boundary).encode() + b'"')
     if page.has_previous and page.first_id is not None:
         parts.append(b',"previousPageToken":"' + encode_page_token(page.first_id).encode() + b'"')
     parts.append(b"}")

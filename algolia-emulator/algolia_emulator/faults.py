@@ -34,6 +34,16 @@ class DropFault(_Filter):
     remaining: int = 1
 
 
+@dataclass
+class OverlapFault:
+    """The next ``remaining`` list pages that have a next page hand out a
+    ``nextPageToken`` that repeats their last ``profiles`` profiles on the next
+    page: a cursor whose pages overlap."""
+
+    remaining: int = 1
+    profiles: int = 1
+
+
 #: What a scheduled edit does to its profiles: a write by "another system"
 #: landing between a client's read and its write.
 SCHEDULED_ACTIONS = ("touch", "delete", "segments")
@@ -54,12 +64,14 @@ class Faults:
         self._statuses: list[StatusFault] = []
         self._drops: list[DropFault] = []
         self._touches: list[ScheduledTouch] = []
+        self._overlaps: list[OverlapFault] = []
 
     def clear(self) -> None:
         with self._lock:
             self._statuses.clear()
             self._drops.clear()
             self._touches.clear()
+            self._overlaps.clear()
 
     def add_status(self, fault: StatusFault) -> None:
         if not 100 <= fault.status <= 599 or fault.remaining < 1:
@@ -72,6 +84,23 @@ class Faults:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._drops.append(fault)
+
+    def add_overlap(self, fault: OverlapFault) -> None:
+        if fault.remaining < 1 or fault.profiles < 1:
+            raise ValueError("count and profiles must be at least 1")
+        with self._lock:
+            self._overlaps.append(fault)
+
+    def take_overlap(self) -> int:
+        """Profiles the next page must repeat from this one (0: none)."""
+        with self._lock:
+            if not self._overlaps:
+                return 0
+            fault = self._overlaps[0]
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                self._overlaps.pop(0)
+            return fault.profiles
 
     def schedule_touch(
         self,
@@ -129,4 +158,5 @@ class Faults:
                 "statuses": [asdict(f) for f in self._statuses],
                 "drops": [asdict(f) for f in self._drops],
                 "scheduledTouches": [asdict(t) for t in self._touches],
+                "overlaps": [asdict(f) for f in self._overlaps],
             }

@@ -161,6 +161,13 @@ class UserStore:
             version = self.version
         return version, b"[" + b",".join(parts) + b"]"
 
+    def id_before(self, user_id: str, count: int) -> str:
+        """The user ID ``count`` places before ``user_id`` (the first ID at most)."""
+        with self._lock:
+            ids = self._ids
+            pos = bisect.bisect_left(ids, user_id)
+            return ids[max(pos - count, 0)] if ids else user_id
+
     def list_page(self, query: ListQuery) -> Page:
         match = _matcher(query)
         with self._lock:

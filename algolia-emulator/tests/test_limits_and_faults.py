@@ -201,3 +201,35 @@ def test_bulk_load_replaces_or_adds_profiles(emulator: EmulatorServer) -> None:
     assert emulator.admin.get_user("b9") is not None
     with pytest.raises(AdminError):
         emulator.admin.load_users([{"userID": "bad id!", "lastUpdatedAt": stamp}])
+
+
+def _walk(client: Any, limit: int) -> list[list[str]]:
+    pages: list[list[str]] = []
+    token = None
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if token:
+            params["nextPageToken"] = token
+        body = client.get("/2/users", params=params).json()
+        pages.append([u["userID"] for u in body["users"]])
+        token = body.get("nextPageToken")
+        if not token:
+            return pages
+
+
+def test_overlapping_pages_repeat_the_last_profiles_of_a_page(
+    emulator: EmulatorServer, client: Any
+) -> None:
+    plain = _walk(client, 10)
+    emulator.admin.overlap_pages(2, profiles=3)
+    overlapped = _walk(client, 10)
+    assert overlapped[1][:3] == overlapped[0][-3:]
+    assert overlapped[2][:3] == overlapped[1][-3:]
+    assert overlapped[3][0] not in overlapped[2]  # the fault is used up: no more overlap
+    # Same profiles in the same order, two pages' worth of them twice.
+    listed = [uid for page in overlapped for uid in page]
+    assert sorted(set(listed)) == [uid for page in plain for uid in page]
+    assert len(listed) == 50 + 6
+    assert emulator.admin.faults()["overlaps"] == []
+    with pytest.raises(AdminError):
+        emulator.admin.overlap_pages(1, profiles=0)

@@ -7,21 +7,31 @@ in-scope segments of every profile absent from the input, but only once the
 input is **proven complete**. The end of input proves nothing: Meltano closes
 the target's stdin when the tap exits, whether the tap finished or died.
 
-Accepted proofs, per stream:
+Two kinds of evidence, per stream; **every piece present must pass and at
+least one must be there** (a failing one vetoes a passing one):
 
-- ``ACTIVATE_VERSION`` for version V arrives after the stream's last record,
-  every record of the stream carried version V (classic Singer taps send it
-  after the last record; singer-sdk taps only before the first one, which
-  proves nothing), and V was begun by this run (see :func:`version_problem`):
-  a classic tap resumes an interrupted sync under the same version, in the
-  next process, and sends only the remaining rows before ACTIVATE_VERSION;
-- a count column (``count_field``), e.g. ``COUNT(*) OVER ()`` in the audience
-  view, whose value is the same on every row and equals the rows that
-  arrived. A row with no user ID that only carries the count (a LEFT JOIN of
-  the count onto an empty table) proves an empty audience.
+- the version: an ``ACTIVATE_VERSION`` for version V that arrives after the
+  stream's last record passes when every record carried V and V was begun by
+  this run (see :func:`version_problem`: a classic tap resumes an interrupted
+  sync under the same version, in the next process, and sends only the
+  remaining rows before ACTIVATE_VERSION). It fails when a record carried
+  another version (or none), or V is older than this run. Without such an
+  ACTIVATE_VERSION (singer-sdk taps send theirs before the first record,
+  which proves nothing) the records' versions still testify: more than one
+  version, or one older than this run, fails;
+- a count column (``count_field``), e.g. ``COUNT(*)`` joined onto every row of
+  the audience view: it passes when it is the same integer on every row and
+  equals the **distinct** rows that arrived, and fails otherwise. A row is a
+  duplicate when its user was already named and it names no audience of that
+  user not named before; duplicates are counted once and reported. A row
+  with no user ID that only carries the count (a LEFT JOIN of the count onto
+  an empty table) proves an empty audience.
 
-A rejected record makes the input incomplete: no proof then. This module only
-collects; :mod:`target_algolia.mirror_plan` plans, guards and writes.
+A rejected record makes the input incomplete: no proof then. A row with
+``segments: []`` names a user who is in none of the audiences: not a member.
+Segment values follow the one trim rule (:func:`~target_algolia.merge.clean_text`).
+This module only collects; :mod:`target_algolia.mirror_plan` plans, guards
+and writes.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
-from target_algolia.merge import segment_id_problem
+from target_algolia.merge import EventKind, clean_text, parse_event, segment_id_problem
 from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
@@ -57,10 +67,15 @@ DEFAULT_MAX_REMOVAL_FRACTION = 0.5
 
 
 #: A version begun up to this many seconds before the target process started
-#: still counts as this run's: tap and target start together under ``meltano
-#: run``, and a seconds version is truncated. A resumed sync's version dates
-#: from the interrupted run, which also had to start, fail and be rerun.
-VERSION_START_MARGIN_SECONDS = 10.0
+#: still counts as this run's. Tap and target are started together (``meltano
+#: run``, a shell pipe) and a tap makes its version after its own start, so a
+#: fresh version lies after the target's start but for the order in which the
+#: two were spawned and, for a version in seconds, its truncation (under 1 s).
+#: A resumed sync's version dates from the interrupted run, which had to make
+#: it, fail, end its own target, and be started again: longer than this,
+#: unless a classic tap crashes within about 2 s of beginning its sync and is
+#: restarted at once (see the README, "Residual risks").
+VERSION_START_MARGIN_SECONDS = 2.0
 
 #: Versions at or above this are millisecond epochs (classic taps); below it,
 #: second epochs (singer-sdk taps). 1e11 s is the year 5138, 1e11 ms is 1973.
@@ -178,6 +193,15 @@ class Proof:
     missing: str = ""
 
 
+#: Duplicated rows' user IDs kept per stream to show in the log line.
+DUPLICATE_SAMPLE = 5
+
+
+def _hashable(value: t.Any) -> t.Any:
+    """``value`` as a set member: a list or object from a bad source becomes its repr."""
+    return value if value is None or isinstance(value, (str, int, float)) else repr(value)
+
+
 @dataclass
 class Membership:
     """Everything one run's input says about one mirror stream's audiences."""
@@ -186,9 +210,17 @@ class Membership:
     user_id_field: str
     #: When this run began (epoch seconds): versions from before it prove nothing.
     run_started_at: float = PROCESS_STARTED_AT
-    #: user ID -> the in-scope audiences it is a member of (sorted, shared tuples).
+    #: user ID -> the in-scope audiences it is a member of (sorted, shared tuples);
+    #: a user whose rows name no audience (``segments: []``) is not a member.
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Distinct members of each audience in scope.
+    audience_members: dict[str, int] = field(default_factory=dict)
+    #: Users seen only in rows that name no audience (to tell their repeats).
+    empty_rows: set[str] = field(default_factory=set)
     rows: int = 0
+    #: Rows that named nothing an earlier row had not (counted once).
+    duplicates: int = 0
+    duplicate_sample: list[str] = field(default_factory=list)
     rejected: int = 0
     versions: set[t.Any] = field(default_factory=set)
     #: Version of an ACTIVATE_VERSION received after the stream's last record.
@@ -203,16 +235,20 @@ class Membership:
         return self.config.audiences
 
     @property
+    def distinct_rows(self) -> int:
+        return self.rows - self.duplicates
+
+    @property
     def received_anything(self) -> bool:
         return bool(self.rows or self.rejected or self.counts or self.activated is not None)
 
     def add_record(self, record: dict[str, t.Any]) -> None:
         """Take one RECORD; raises RecordRejected (counted as rejected) if unusable."""
         self.activated = None  # an ACTIVATE_VERSION only proves what came before it
-        self.versions.add(record.get(VERSION_FIELD))
+        self.versions.add(_hashable(record.get(VERSION_FIELD)))
         count_field = self.config.count_field
         if count_field is not None:
-            self.counts.add(record.get(count_field))
+            self.counts.add(_hashable(record.get(count_field)))
         user_id = record.get(self.user_id_field)
         if user_id is None and count_field is not None and self._is_count_marker(record):
             return  # only carries the count (an empty audience's LEFT JOIN row)
@@ -225,10 +261,33 @@ class Membership:
         except RecordRejected:
             self.rejected += 1
             raise
-        user_id = t.cast(str, user_id)
-        known = self.members.get(user_id, ())
-        merged = tuple(sorted(set(known).union(slugs))) if known else slugs
+        self._add_member(t.cast(str, user_id), slugs)
+
+    def _add_member(self, user_id: str, slugs: tuple[str, ...]) -> None:
+        known = self.members.get(user_id)
+        if known is None:
+            if not slugs:  # a user in none of the audiences: not a member
+                if user_id in self.empty_rows:
+                    self._duplicate(user_id)
+                else:
+                    self.empty_rows.add(user_id)
+                return
+            self.empty_rows.discard(user_id)
+            new, merged = slugs, slugs
+        else:
+            new = tuple(slug for slug in slugs if slug not in known)
+            if not new:
+                self._duplicate(user_id)
+                return
+            merged = tuple(sorted(set(known).union(new)))
+        for slug in new:
+            self.audience_members[slug] = self.audience_members.get(slug, 0) + 1
         self.members[user_id] = self._shared.setdefault(merged, merged)
+
+    def _duplicate(self, user_id: str) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_sample) < DUPLICATE_SAMPLE:
+            self.duplicate_sample.append(user_id)
 
     def activate(self, version: t.Any) -> None:
         self.activated = version
@@ -239,7 +298,7 @@ class Membership:
 
     def _slugs(self, record: dict[str, t.Any]) -> tuple[str, ...]:
         event = record.get("event")
-        if event is not None and (not isinstance(event, str) or event.strip().lower() != "enter"):
+        if event is not None and parse_event(event) is not EventKind.ENTER:
             raise RecordRejected(
                 UNKNOWN_EVENT,
                 f"mirror stream {self.config.stream!r} carries current members; "
@@ -251,11 +310,12 @@ class Membership:
             raise RecordRejected(
                 AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'; send one form"
             )
-        slugs = listed if listed is not None else [single]
-        if not isinstance(slugs, list):
+        raw = listed if listed is not None else [single]
+        if not isinstance(raw, list):
             raise RecordRejected(
-                INVALID_SEGMENT, f"'segments' is a {type(slugs).__name__}, not a list"
+                INVALID_SEGMENT, f"'segments' is a {type(raw).__name__}, not a list"
             )
+        slugs = [clean_text(slug) for slug in raw]  # " vip " is vip, as on every path
         for slug in slugs:
             problem = segment_id_problem(slug)
             if problem:
@@ -268,32 +328,26 @@ class Membership:
                 )
         return tuple(sorted(set(slugs)))
 
-    def proof(self) -> Proof:
-        """Whether this input is the complete membership, and why (or why not)."""
+    def proof(self, *, now: float | None = None) -> Proof:
+        """Whether this input is the complete membership, and why (or why not).
+
+        Every piece of evidence present must pass, and one must be present.
+        """
         if self.rejected:
             return Proof(False, f"{self.rejected} of its records were rejected", "rejected_records")
-        not_this_run = None
-        if self.activated is not None and self.versions <= {self.activated}:
-            not_this_run = version_problem(
-                self.activated, run_started_at=self.run_started_at, received_at=self.activated_at
-            )
-            if not_this_run is None:
-                return Proof(True, f"ACTIVATE_VERSION {self.activated} after its records")
+        passing: list[str] = []
+        failing: list[tuple[str, str]] = []
+        self._version_evidence(passing, failing, time.time() if now is None else now)
+        self._count_evidence(passing, failing)
+        if failing:
+            code = failing[0][0]
+            how = "; ".join(words for _, words in failing)
+            if passing:
+                how += f" (which vetoes {' and '.join(passing)})"
+            return Proof(False, how, code)
+        if passing:
+            return Proof(True, " and ".join(passing))
         count_field = self.config.count_field
-        if count_field is not None and len(self.counts) == 1:
-            (count,) = self.counts
-            if isinstance(count, int) and not isinstance(count, bool) and count == self.rows:
-                return Proof(True, f"{count_field}={count} matches the {self.rows} rows received")
-            return Proof(
-                False,
-                f"{count_field} says {count!r} but {self.rows} rows arrived",
-                "count_mismatch",
-            )
-        if count_field is not None and len(self.counts) > 1:
-            return Proof(False, f"{count_field} is not the same on every row", "count_mismatch")
-        if not_this_run is not None:
-            code, words = not_this_run
-            return Proof(False, f"ACTIVATE_VERSION after its records, but {words}", code)
         return Proof(
             False,
             "no ACTIVATE_VERSION after its records"
@@ -301,6 +355,74 @@ class Membership:
             + " (the end of input proves nothing)",
             "no_proof",
         )
+
+    def _version_evidence(
+        self, passing: list[str], failing: list[tuple[str, str]], now: float
+    ) -> None:
+        versions = self.versions
+        if self.activated is not None:
+            others = versions - {self.activated}
+            if others:
+                shown = ", ".join(sorted(repr(v) for v in others)[:3])
+                failing.append(
+                    (
+                        "version_mismatch",
+                        f"ACTIVATE_VERSION {self.activated} after its records, but records "
+                        f"carry another version ({shown}): rows from another sync",
+                    )
+                )
+                return
+            problem = version_problem(
+                self.activated, run_started_at=self.run_started_at, received_at=self.activated_at
+            )
+            if problem is None:
+                passing.append(f"ACTIVATE_VERSION {self.activated} after its records")
+            else:
+                failing.append(
+                    (problem[0], f"ACTIVATE_VERSION after its records, but {problem[1]}")
+                )
+            return
+        if len(versions) > 1:
+            shown = ", ".join(sorted(repr(v) for v in versions)[:3])
+            failing.append(
+                (
+                    "version_mismatch",
+                    f"records carry {len(versions)} versions ({shown}): "
+                    "rows from more than one sync",
+                )
+            )
+        elif versions and None not in versions:
+            (version,) = versions
+            problem = version_problem(version, run_started_at=self.run_started_at, received_at=now)
+            if problem is not None:
+                failing.append((problem[0], f"the records' {problem[1]}"))
+
+    def _count_evidence(self, passing: list[str], failing: list[tuple[str, str]]) -> None:
+        count_field = self.config.count_field
+        if count_field is None:
+            return
+        distinct = self.distinct_rows
+        repeats = f" ({self.duplicates} duplicated rows counted once)" if self.duplicates else ""
+        if len(self.counts) != 1:
+            failing.append(
+                (
+                    "count_mismatch",
+                    f"{count_field} is not the same on every row"
+                    if self.counts
+                    else f"no row carried {count_field}",
+                )
+            )
+            return
+        (count,) = self.counts
+        if isinstance(count, int) and not isinstance(count, bool) and count == distinct:
+            passing.append(f"{count_field}={count} matches the {distinct} distinct rows received")
+        else:
+            failing.append(
+                (
+                    "count_mismatch",
+                    f"{count_field} says {count!r} but {distinct} distinct rows arrived{repeats}",
+                )
+            )
 
 
 MIRROR_PROPERTIES = th.PropertiesList(

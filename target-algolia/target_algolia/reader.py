@@ -12,6 +12,10 @@ unrelated TypeError ("'int' object is not iterable"). Here each of these, and
 an unknown message type, raises InvalidInputLine with what is wrong, which the
 CLI reports as one line (no STATE is emitted past the line either way).
 
+An ACTIVATE_VERSION without an integer ``version``, or for a stream whose
+SCHEMA has not come before it, is such a line too (singer-sdk would end the
+run with a KeyError traceback): a mirror stream's proof rests on it.
+
 The input is read through :func:`target_algolia.max_wait.input_lines`, so the
 target writes pending records (and emits STATE) when ``max_wait_seconds`` is
 due even while no line arrives; see that module for the rule.
@@ -45,6 +49,8 @@ class AudienceMessageReader(SDKInternalsReader):
 
     #: Set by the target: when pending records must be written, and how.
     wait_bound: WaitBound | None = None
+    #: Streams whose SCHEMA has been read (an ACTIVATE_VERSION needs one first).
+    _schema_streams: set[str] | None = None
 
     @override
     def process_lines(
@@ -71,7 +77,32 @@ class AudienceMessageReader(SDKInternalsReader):
         if value.get("type") == "RECORD" and not isinstance(value.get("record", {}), dict):
             msg = f"RECORD's 'record' is not a JSON object: {_excerpt(line)!r}"
             raise InvalidInputLine(msg)
+        kind = value.get("type")
+        if kind == "SCHEMA" or kind == "ACTIVATE_VERSION":
+            self._check_stream_message(kind, value, line)
         return value
+
+    def _check_stream_message(self, kind: str, value: dict, line: str) -> None:
+        if self._schema_streams is None:
+            self._schema_streams = set()
+        stream = value.get("stream")
+        if kind == "SCHEMA":
+            if isinstance(stream, str):
+                self._schema_streams.add(stream)
+            return
+        version = value.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            msg = (
+                f"ACTIVATE_VERSION without an integer 'version' (got {version!r}): "
+                f"{_excerpt(line)!r}"
+            )
+            raise InvalidInputLine(msg)
+        if stream not in self._schema_streams:
+            msg = (
+                f"ACTIVATE_VERSION for stream {stream!r}, which has no SCHEMA before it: "
+                f"{_excerpt(line)!r}"
+            )
+            raise InvalidInputLine(msg)
 
     @override
     def process_unknown_message(self, message_dict: dict) -> None:
