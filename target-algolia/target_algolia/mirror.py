@@ -15,7 +15,9 @@ least one must be there** (a failing one vetoes a passing one):
   this run (see :func:`version_problem`: a classic tap resumes an interrupted
   sync under the same version, in the next process, and sends only the
   remaining rows before ACTIVATE_VERSION). It fails when a record carried
-  another version (or none), or V is older than this run. Without such an
+  another version (or none), or V is older than this run. With no record
+  before it, it is no evidence either way (a tap that sends it first and dies
+  looks the same as an empty table). Without such an
   ACTIVATE_VERSION (singer-sdk taps send theirs before the first record,
   which proves nothing) the records' versions still testify: more than one
   version, or one older than this run, fails;
@@ -360,6 +362,12 @@ class Membership:
         self, passing: list[str], failing: list[tuple[str, str]], now: float
     ) -> None:
         versions = self.versions
+        if self.activated is not None and not versions:
+            # No record came before it: a singer-sdk tap sends ACTIVATE_VERSION
+            # first, so this is as likely a tap that died before its first row
+            # as an empty table. Neither passes nor fails (an empty table is
+            # proven by its count row).
+            return
         if self.activated is not None:
             others = versions - {self.activated}
             if others:
