@@ -262,11 +262,11 @@ class MirrorPlanner:
         for member in plan.unseen:
             folded.setdefault(member.casefold(), member)
         for user_id in losing:
-            member = folded.get(user_id.casefold())
-            if member is None:
+            namesake = folded.get(user_id.casefold())
+            if namesake is None:
                 continue
             self.spared.add(user_id)
-            plan.case_conflicts.append((user_id, member))
+            plan.case_conflicts.append((user_id, namesake))
             added, _ = plan.changes[user_id]
             if added:  # additions do not depend on the removals spared
                 plan.changes[user_id] = (added, ())

@@ -105,13 +105,18 @@ def test_deleted_rows_lose_their_segments_on_the_next_run(
         }
     )
     postgres.sql(MEMBERS_TABLE)
+    # dave stays in churn_risk: an audience emptied by the delete would trip
+    # its own empty-audience guard (issue 19), as test_mirror_faults shows.
     postgres.sql(
         "INSERT INTO public.audience_members VALUES "
-        "('alice', 'vip'), ('bob', 'vip'), ('carol', 'churn_risk'), ('dave', 'vip')"
+        "('alice', 'vip'), ('bob', 'vip'), ('carol', 'churn_risk'), ('dave', 'vip'), "
+        "('dave', 'churn_risk')"
     )
     env = env_for(postgres, app, tmp_path)
     first = meltano("run", "mirror-audiences", env=env)
-    assert "proven complete (audience_rows=4 matches the 4 rows received)" in first.stderr
+    assert "proven complete (audience_rows=5 matches the 5 distinct rows received)" in (
+        first.stderr
+    )
     assert segments(app, "alice") == [("vip", M)]
     assert segments(app, "bob") == [("vip", "crm"), ("vip", M)]
     assert segments(app, "carol") == [("x", "cdp"), ("other", M), ("churn_risk", M)]
@@ -121,7 +126,7 @@ def test_deleted_rows_lose_their_segments_on_the_next_run(
     assert segments(app, "alice") == [("vip", M)]
     assert segments(app, "bob") == [("vip", "crm")]  # the crm segment of the same id stays
     assert segments(app, "carol") == [("x", "cdp"), ("other", M)]  # out of scope: stays
-    assert segments(app, "dave") == [("vip", M)]
+    assert segments(app, "dave") == [("churn_risk", M), ("vip", M)]
 
 
 def _descendants(root: int) -> list[int]:
