@@ -448,8 +448,9 @@ MIRROR_PROPERTIES = th.PropertiesList(
             "Streams that carry the complete current membership of some audiences: "
             "[{stream, audiences, count_field}]. Once a stream's input is proven "
             "complete (ACTIVATE_VERSION after its records, or count_field matching "
-            "the rows received), profiles absent from it lose its audiences' "
-            "segments. Each audience may belong to one stream only."
+            "the distinct rows received; every proof present must hold), profiles "
+            "absent from it lose its audiences' segments. Each audience may belong "
+            "to one stream only."
         ),
     ),
     th.Property(
@@ -457,7 +458,10 @@ MIRROR_PROPERTIES = th.PropertiesList(
         th.BooleanType,
         default=False,
         title="Allow an empty mirror audience",
-        description="Apply a proven-complete mirror stream with no members (removes everyone).",
+        description=(
+            "Apply a proven-complete mirror stream in which an audience that profiles "
+            "hold has no members (removes it from everyone)."
+        ),
     ),
     th.Property(
         "mirror_max_removals",
@@ -466,7 +470,8 @@ MIRROR_PROPERTIES = th.PropertiesList(
         title="Most profiles a mirror run may remove from",
         description=(
             "A mirror stream whose plan removes segments from more profiles than "
-            "this stops the run before any write."
+            "this, for its audiences together or for any one of them, stops the run "
+            "before any write."
         ),
     ),
     th.Property(
@@ -476,8 +481,8 @@ MIRROR_PROPERTIES = th.PropertiesList(
         title="Largest share of holders a mirror run may remove from",
         description=(
             "A mirror stream whose plan removes segments from more than this "
-            "fraction of the profiles holding its audiences now stops the run "
-            "before any write."
+            "fraction of the distinct profiles holding its audiences now, together "
+            "or any one of them, stops the run before any write."
         ),
     ),
     th.Property(
