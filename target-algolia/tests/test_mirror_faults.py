@@ -198,6 +198,23 @@ def test_an_audience_emptied_inside_a_stream_is_refused(
     assert result.stdout == ""
 
 
+def test_an_emptied_audience_applies_when_allowed(
+    two_audiences: EmulatorServer, tmp_path: Path
+) -> None:
+    emu = two_audiences
+    v = fresh()
+    rows = [row("alice", version=v)]  # bob left vip; churn emptied on purpose
+    cfg = config(emu, ["vip", "churn"], mirror_allow_empty_audience=True)
+    result = run_cli(cfg, [schema(S), *rows, activate(v), state(1)], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert segments_of(emu, "alice") == VIP
+    assert segments_of(emu, "bob") == []
+    assert segments_of(emu, "carol") == []
+    assert segments_of(emu, "dave") == [("x", "crm")]
+    assert "churn 0 members, -2 of 2 holders" in result.stderr
+    assert states(result) == [{"bookmark": 1}]
+
+
 def test_rows_with_no_segments_are_not_members(
     two_audiences: EmulatorServer, tmp_path: Path
 ) -> None:
