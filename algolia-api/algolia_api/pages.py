@@ -65,7 +65,7 @@ class MalformedResponseError(requests.exceptions.ContentDecodingError):
     """
 
 
-class UndecodableProfile(dict):  # type: ignore[type-arg]
+class UndecodableProfile(dict[str, t.Any]):
     """A listed profile holding text that is not valid Unicode, in place of the profile.
 
     A dict holding only the ``userID`` as sent (maybe itself undecodable), so
