@@ -136,7 +136,17 @@ def _decode_lenient(body: bytes) -> Page | None:
 
 
 def decode_page(response: requests.Response) -> Page:
-    """The page in ``response``; raises MalformedResponseError for a bad body."""
+    """The page in ``response``; raises MalformedResponseError for a bad body.
+
+    Only a 2xx carries a page: a redirect (never followed, the key travels in
+    a header) is not the answer, whatever its body holds.
+    """
+    if not 200 <= response.status_code < 300:
+        msg = (
+            f"Algolia answered {response.status_code} to GET /2/users, which is not a page "
+            "(a redirect is never followed)"
+        )
+        raise MalformedResponseError(msg)
     try:
         try:
             return _decode(response.content)
