@@ -33,9 +33,10 @@ MAX_PAGE_SIZE = 1000
 class Page(msgspec.Struct):
     """One page of a list endpoint."""
 
-    #: Each profile as sent: callers check them one by one, so one odd
-    #: profile is skipped (the tap's profiles.build_record, the target's scan)
-    #: instead of failing the whole page.
+    #: Each profile as sent: the tap checks them one by one, so one odd
+    #: profile is skipped (profiles.build_record) instead of failing the page;
+    #: the target, which writes from them, refuses the page instead
+    #: (profile_rules.decode_checked_page).
     users: list[t.Any]
     nextPageToken: str | None = None
 
