@@ -4,7 +4,7 @@ Hosts and settings (:mod:`.settings`), user-ID rules (:mod:`.user_ids`), error
 mapping (:mod:`.errors`), retries (:mod:`.retry`), rate-limit pacing
 (:mod:`.pacing`, on the server's clock: :mod:`.server_clock`), the shared HTTP
 session (:mod:`.http`), timestamps (:mod:`.timestamps`), response pages
-(:mod:`.pages`), a small client for the profile endpoints
+(:mod:`.pages`), what a profile is (:mod:`.profile_rules`), a small client for the profile endpoints
 (:mod:`.profiles_client`) and one-line CLI errors on singer-sdk's command
 (:mod:`.sdk_cli_errors`, the one module here that touches SDK CLI internals).
 tap-algolia and target-algolia import these from the package itself (what
@@ -27,7 +27,24 @@ from algolia_api.errors import (
 )
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
 from algolia_api.pacing import PacingStopped, RateLimitPacer
-from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
+from algolia_api.pages import (
+    MAX_PAGE_SIZE,
+    MalformedResponseError,
+    Page,
+    PageCycleError,
+    PageTokens,
+    UndecodableProfile,
+    decode_page,
+)
+from algolia_api.profile_rules import (
+    InvalidSegmentsError,
+    decode_checked_page,
+    decode_profile,
+    is_valid_text,
+    json_kind,
+    profile_problem,
+    segment_list_problem,
+)
 from algolia_api.profiles_client import AlgoliaClient, describe_failure, log_retry
 from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
 from algolia_api.sdk_cli_errors import install_clean_errors
@@ -60,27 +77,38 @@ __all__ = [
     "CallStats",
     "ConnectionSettings",
     "ForbiddenError",
+    "InvalidSegmentsError",
     "InvalidUserIDError",
+    "MalformedResponseError",
     "NotFoundError",
     "PacingStopped",
     "Page",
+    "PageCycleError",
+    "PageTokens",
     "RateLimitError",
     "RateLimitPacer",
     "ServerError",
+    "UndecodableProfile",
     "UnprocessableError",
     "build_session",
     "canonical_timestamp",
+    "decode_checked_page",
     "decode_page",
+    "decode_profile",
     "describe_failure",
     "error_for_response",
     "format_canonical",
     "format_query_timestamp",
     "install_clean_errors",
+    "is_valid_text",
+    "json_kind",
     "log_retry",
     "parse_timestamp",
     "plugin_config_schema",
+    "profile_problem",
     "raise_for_response",
     "retry_delay",
+    "segment_list_problem",
     "segments_path",
     "session_stats",
     "user_agent",

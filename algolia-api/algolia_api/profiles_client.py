@@ -17,7 +17,8 @@ import requests
 from algolia_api.errors import raise_for_response
 from algolia_api.http import build_session, session_stats
 from algolia_api.pacing import RateLimitPacer
-from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
+from algolia_api.pages import MAX_PAGE_SIZE, Page, PageTokens
+from algolia_api.profile_rules import check_segments_to_write, decode_checked_page, decode_profile
 from algolia_api.retry import RETRIABLE_EXCEPTIONS, wait_generator
 from algolia_api.user_ids import segments_path, user_path
 
@@ -134,14 +135,29 @@ class AlgoliaClient:
         return response.json() if response.content else None
 
     def get_user(self, user_id: str) -> dict[str, t.Any]:
-        """The profile of ``user_id``; raises NotFoundError if there is none."""
-        return t.cast(dict, self.request("GET", user_path(user_id)))
+        """The profile of ``user_id``; raises NotFoundError if there is none.
+
+        Any other answer that is not that user's profile (a 204, a redirect, an
+        empty, HTML or cut-short body, another user's profile, malformed
+        segments) is retried and then raises MalformedResponseError: see
+        :mod:`algolia_api.profile_rules`.
+        """
+        path = user_path(user_id)
+        return t.cast(
+            dict,
+            self.request("GET", path, decode=lambda response: decode_profile(response, user_id)),
+        )
 
     def put_segments(self, user_id: str, segments: list[Segment]) -> dict[str, t.Any]:
-        """Replace the whole segment list of ``user_id``."""
-        return t.cast(
-            dict, self.request("PUT", segments_path(user_id), json={"segments": segments})
-        )
+        """Replace the whole segment list of ``user_id``.
+
+        Raises InvalidSegmentsError, before any request, for a list Algolia
+        could not store as sent (an entry that is not ``{id, source}``, text
+        with a lone surrogate).
+        """
+        path = segments_path(user_id)
+        check_segments_to_write(segments)
+        return t.cast(dict, self.request("PUT", path, json={"segments": segments}))
 
     def list_users(self, **params: t.Any) -> dict[str, t.Any]:
         """One page of ``GET /2/users``."""
@@ -153,17 +169,20 @@ class AlgoliaClient:
         """Every page of ``GET /2/users`` in userID order, one paced, retried call each.
 
         A page that still fails after the retries raises, ending the iteration:
-        a caller never sees a scan with a silent hole in it.
+        a caller never sees a scan with a silent hole in it. So does a page
+        with a profile that is not one (:func:`decode_checked_page`) and a
+        page token seen before (PageCycleError).
         """
+        tokens = PageTokens()
         token: str | None = None
         while True:
             query = {"limit": limit, **params}
             if token:
                 query["nextPageToken"] = token
-            page: Page = self.request("GET", "/2/users", params=query, decode=decode_page)
+            page: Page = self.request("GET", "/2/users", params=query, decode=decode_checked_page)
             yield page.users
-            token = page.nextPageToken
-            if not token:
+            token = tokens.follow(page.nextPageToken)
+            if token is None:
                 return
 
     def check_credentials(self) -> None:

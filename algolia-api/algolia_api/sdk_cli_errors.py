@@ -34,6 +34,7 @@ import requests
 from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api.errors import AlgoliaAPIError
+from algolia_api.pages import PageCycleError
 from algolia_api.user_ids import InvalidUserIDError
 
 if t.TYPE_CHECKING:
@@ -50,7 +51,12 @@ _EXPECTED = (
     InvalidUserIDError,
     requests.exceptions.RequestException,
     ConfigValidationError,
+    PageCycleError,
 )
+
+#: How singer-sdk's paginator words a token repeated at once (a RuntimeError).
+#: The tap's own check (algolia_api.PageTokens) normally fires first.
+SDK_PAGINATION_LOOP = "Loop detected in pagination"
 
 
 def explain(error: BaseException) -> str:
@@ -68,6 +74,16 @@ def explain(error: BaseException) -> str:
             "check connectivity and the region/api_url"
         )
     return str(error)
+
+
+def _sdk_pagination_loop(error: BaseException) -> str | None:
+    if isinstance(error, RuntimeError) and str(error).startswith(SDK_PAGINATION_LOOP):
+        return (
+            "Algolia's GET /2/users sent the same page token twice in a row (singer-sdk: "
+            f"{' '.join(str(error).split())[:200]}): the run stops here and confirms nothing "
+            "past it; rerun later, and report it to Algolia support if it persists"
+        )
+    return None
 
 
 def install_clean_errors(
@@ -93,6 +109,8 @@ def install_clean_errors(
         line = explain_own(exc_value) if explain_own is not None else None
         if line is None and isinstance(exc_value, _EXPECTED):
             line = explain(exc_value)
+        if line is None:
+            line = _sdk_pagination_loop(exc_value)
         if line is not None:
             logger.error("%s", line)
             return

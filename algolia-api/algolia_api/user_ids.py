@@ -6,6 +6,8 @@ import re
 import typing as t
 from urllib.parse import quote
 
+from algolia_api.profile_rules import is_valid_text
+
 MAX_USER_ID_LENGTH = 129
 _USER_ID = re.compile(r"[A-Za-z0-9=+/_-]{1,129}")
 
@@ -25,6 +27,11 @@ def user_id_problem(value: t.Any) -> str | None:
     if len(value) > MAX_USER_ID_LENGTH:
         return f"user ID is {len(value)} characters long; the limit is {MAX_USER_ID_LENGTH}"
     if not _USER_ID.fullmatch(value):
+        if not is_valid_text(value):
+            return (
+                "user ID is not valid UTF-8 text (bytes that are not UTF-8, or a lone "
+                "surrogate escape such as \\ud800)"
+            )
         return "user ID has characters outside A-Z a-z 0-9 = + / - _"
     return None
 

@@ -27,7 +27,35 @@ SCRIPT = textwrap.dedent(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logger = logging.getLogger("plugin")
+
+    def sdk_loop():  # singer-sdk's own error for a token repeated at once
+        from singer_sdk.pagination import BaseAPIPaginator
+
+        class Same(BaseAPIPaginator):
+            def get_next(self, response):
+                return "T"
+
+        paginator = Same(None)
+        try:
+            paginator.advance(None)
+            paginator.advance(None)
+        except RuntimeError as error:
+            return error
+        raise AssertionError("singer-sdk no longer detects a repeated token")
+
+    def cycle():
+        from algolia_api import PageTokens
+
+        tokens = PageTokens()
+        tokens.follow("A")
+        try:
+            tokens.follow("A")
+        except RuntimeError as error:
+            return error
+
     failures = {
+        "sdk-loop": sdk_loop,
+        "cycle": cycle,
         "auth": lambda: AuthenticationError(401, "Unauthorized", method="GET", path="/2/users"),
         "config": lambda: ConfigValidationError("bad", errors=["region must be us or eu"]),
         "bug": lambda: RuntimeError("a genuine bug"),
@@ -94,6 +122,15 @@ def test_a_failure_the_plugin_explains_is_one_line_in_its_words(when: str) -> No
     result = run(when, "own")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["ERROR Stopped: the plugin's own failure"]
+
+
+@pytest.mark.parametrize("failure", ["sdk-loop", "cycle"])
+def test_a_repeated_page_token_is_one_line(failure: str) -> None:
+    result = run("--late", failure)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("ERROR Algolia's GET /2/users sent ")
+    assert "the run stops here and confirms nothing past it" in line
 
 
 def test_a_bug_keeps_its_traceback() -> None:

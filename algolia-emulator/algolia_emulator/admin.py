@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from .api import validate_segments
 from .core import Emulator, Incoming, Reply, error_reply, json_reply, parse_json_body
 from .errors import ApiError
-from .faults import DropFault, OverlapFault, StatusFault
+from .faults import BodyFault, DropFault, OverlapFault, StatusFault
 from .ids import is_valid_user_id
 from .timestamps import parse_rfc3339_ns
 
@@ -211,6 +211,20 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
                         OverlapFault(
                             remaining=_int(body, "count", 1) or 0,
                             profiles=_int(body, "profiles", 1) or 0,
+                        )
+                    )
+                elif parts[1] == "body":
+                    text, headers = body.get("body", ""), body.get("headers") or {}
+                    if not isinstance(text, str) or not isinstance(headers, dict):
+                        raise ApiError(400, "Bad Request", "body must be text, headers an object")
+                    emu.faults.add_body(
+                        BodyFault(
+                            status=_int(body, "status", 200) or 0,
+                            body=text.encode("utf-8", "surrogatepass"),
+                            headers={str(k): str(v) for k, v in headers.items()},
+                            remaining=_int(body, "count", 1) or 0,
+                            path=body.get("path"),
+                            **_fault_filter(body),
                         )
                     )
                 elif parts[1] == "touch":

@@ -125,6 +125,29 @@ class AdminClient:
         """The next ``count`` list pages: the page after each repeats its last ``profiles``."""
         return self._call("POST", "/faults/overlap", {"count": count, "profiles": profiles})
 
+    def inject_body(
+        self,
+        body: str,
+        status: int = 200,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        path_prefix: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Answer ``count`` matching requests with ``status`` and ``body`` as is (see BodyFault)."""
+        payload = _drop_none(
+            body=body,
+            status=status,
+            count=count,
+            method=method,
+            path=path,
+            path_prefix=path_prefix,
+            headers=headers,
+        )
+        return self._call("POST", "/faults/body", payload)
+
     def schedule_touch(
         self,
         after_list_calls: int,

@@ -1,7 +1,7 @@
 """Algolia's Advanced Personalization API v2 plus the beta segments write.
 
 The request pipeline is: dropped-connection fault, latency, status fault,
-authentication, rate limit, ACL, routing, handler. Statuses follow the
+odd-answer (body) fault, authentication, rate limit, ACL, routing, handler. Statuses follow the
 vendored OpenAPI file where it documents them (for example ``GET /2/users``
 documents 422, not 400, for bad query parameters).
 """
@@ -105,6 +105,11 @@ def _serve(emu: Emulator, req: Incoming, handler: Handler | None, raw_id: str | 
             },
             headers,
         )
+
+    odd = emu.faults.take_body(req.method, req.path)
+    if odd is not None:
+        emu.stats.count_injected()
+        return Reply(odd.status, odd.body, dict(odd.headers))
 
     api_key = req.headers.get("x-algolia-api-key") or ""
     if app_id != emu.settings.app_id or api_key not in emu.settings.api_keys:

@@ -1,4 +1,4 @@
-"""Scripted misbehaviour: error statuses, dropped connections, mid-sync edits."""
+"""Scripted misbehaviour: error statuses, dropped connections, odd answers, mid-sync edits."""
 
 from __future__ import annotations
 
@@ -44,6 +44,28 @@ class OverlapFault:
     profiles: int = 1
 
 
+@dataclass
+class BodyFault(_Filter):
+    """Answer ``status`` with ``body`` as is, before authentication: a broken or hostile server.
+
+    For answers no handler gives: a 204 or a redirect to a profile read, an
+    empty, HTML, cut-short or ``null`` 200, another user's profile, a list
+    page that repeats a cursor. Queued faults that match are used in order,
+    so a sequence of pages (a cursor cycle) is a sequence of faults.
+    ``path``, if set, must equal the request path (``path_prefix`` would
+    also match ``/2/users/{userID}`` for ``/2/users``).
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    remaining: int = 1
+    path: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return super().matches(method, path) and (self.path is None or self.path == path)
+
+
 #: What a scheduled edit does to its profiles: a write by "another system"
 #: landing between a client's read and its write.
 SCHEDULED_ACTIONS = ("touch", "delete", "segments")
@@ -63,6 +85,7 @@ class Faults:
         self._lock = threading.Lock()
         self._statuses: list[StatusFault] = []
         self._drops: list[DropFault] = []
+        self._bodies: list[BodyFault] = []
         self._touches: list[ScheduledTouch] = []
         self._overlaps: list[OverlapFault] = []
 
@@ -70,6 +93,7 @@ class Faults:
         with self._lock:
             self._statuses.clear()
             self._drops.clear()
+            self._bodies.clear()
             self._touches.clear()
             self._overlaps.clear()
 
@@ -101,6 +125,22 @@ class Faults:
             if fault.remaining == 0:
                 self._overlaps.pop(0)
             return fault.profiles
+
+    def add_body(self, fault: BodyFault) -> None:
+        if not 100 <= fault.status <= 599 or fault.remaining < 1:
+            raise ValueError("status must be 100-599 and count at least 1")
+        with self._lock:
+            self._bodies.append(fault)
+
+    def take_body(self, method: str, path: str) -> BodyFault | None:
+        with self._lock:
+            for fault in self._bodies:
+                if fault.matches(method, path):
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self._bodies.remove(fault)
+                    return replace(fault)
+        return None
 
     def schedule_touch(
         self,
@@ -157,6 +197,10 @@ class Faults:
             return {
                 "statuses": [asdict(f) for f in self._statuses],
                 "drops": [asdict(f) for f in self._drops],
+                "bodies": [
+                    {**asdict(f), "body": f.body.decode("utf-8", "backslashreplace")}
+                    for f in self._bodies
+                ],
                 "scheduledTouches": [asdict(t) for t in self._touches],
                 "overlaps": [asdict(f) for f in self._overlaps],
             }

@@ -100,8 +100,15 @@ def test_reseed_and_reset(emulator: EmulatorServer, client: Any) -> None:
     admin.reseed(users=12, seed=7)
     assert len(client.get("/2/users", params={"limit": 1000}).json()["users"]) == 12
     admin.inject_status(500, 3)
+    admin.inject_body("null", path="/2/users/u1")
     admin.reset(users=50, seed=42)
-    assert admin.faults() == {"statuses": [], "drops": [], "scheduledTouches": [], "overlaps": []}
+    assert admin.faults() == {
+        "statuses": [],
+        "drops": [],
+        "bodies": [],
+        "scheduledTouches": [],
+        "overlaps": [],
+    }
     assert admin.stats()["total"] == 0
     assert client.get("/2/users", params={"limit": 1000}).json()["users"] == before
 

@@ -24,6 +24,8 @@ from algolia_api import (
     RETRIABLE_EXCEPTIONS,
     AlgoliaAPIError,
     Page,
+    PageCycleError,
+    PageTokens,
     decode_page,
     log_retry,
     raise_for_response,
@@ -44,7 +46,12 @@ if t.TYPE_CHECKING:
 #: Exceptions the user already hears about in one line (algolia_api.sdk_cli_errors explains
 #: API errors and exhausted retries; a --test run stops on purpose after one
 #: record): singer-sdk's generic "unhandled error" line is not shown for them.
-HANDLED_EXCEPTIONS = (AlgoliaAPIError, AbortedSyncPausedException, *RETRIABLE_EXCEPTIONS)
+HANDLED_EXCEPTIONS = (
+    AlgoliaAPIError,
+    AbortedSyncPausedException,
+    PageCycleError,
+    *RETRIABLE_EXCEPTIONS,
+)
 
 
 class PassThroughAuth(requests.auth.AuthBase):
@@ -62,15 +69,20 @@ class PassThroughAuth(requests.auth.AuthBase):
 
 
 class NextPageTokenPaginator(BaseAPIPaginator[t.Optional[str]]):  # noqa: UP045
-    """Follows ``nextPageToken`` until a page comes back without one."""
+    """Follows ``nextPageToken`` until a page comes back without one.
+
+    A token seen before in this sync (the same one again, or a cycle) raises
+    algolia_api.PageCycleError: the sync fails before its bookmark moves.
+    """
 
     def __init__(self, token_of: Callable[[requests.Response], str | None]) -> None:
         super().__init__(None)
         self._token_of = token_of
+        self._tokens = PageTokens()
 
     @override
     def get_next(self, response: requests.Response) -> str | None:
-        return self._token_of(response) or None
+        return self._tokens.follow(self._token_of(response))
 
     @override
     def continue_if_empty(self, response: requests.Response) -> bool:

@@ -1,25 +1,10 @@
-"""How a value read from JSON is named in a message: by its JSON type, not Python's.
+"""How a value read from JSON is named in a message: algolia_api's rule, re-exported.
 
 Users read "is a number, not a string", never "is a int".
 """
 
 from __future__ import annotations
 
-import typing as t
+from algolia_api import json_kind
 
-
-def json_kind(value: t.Any) -> str:
-    """``null``, ``a boolean``, ``a number``, ``a string``, ``a list`` or ``an object``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
+__all__ = ["json_kind"]

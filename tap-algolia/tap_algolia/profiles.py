@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import typing as t
 
-from algolia_api import canonical_timestamp
+from algolia_api import UndecodableProfile, canonical_timestamp, segment_list_problem
 from tap_algolia.json_kinds import json_kind
 
 if t.TYPE_CHECKING:
@@ -187,21 +187,10 @@ def _not_list_of_text(what: str) -> UnrepresentableProfile:
 
 
 def _check_segments(segments: list[t.Any]) -> None:
-    """Segments are ``{id, source}`` objects with non-empty strings (segments contract)."""
-    for segment in segments:
-        if type(segment) is not dict:
-            msg = f"a segment is {json_kind(segment)}, not an {{id, source}} object"
-            raise UnrepresentableProfile(msg)
-        segment_id = segment.get("id")
-        if type(segment_id) is not str or not segment_id:
-            raise _not_segment_text("id", segment_id)
-        source = segment.get("source")
-        if type(source) is not str or not source:
-            raise _not_segment_text("source", source)
-
-
-def _not_segment_text(key: str, value: t.Any) -> UnrepresentableProfile:
-    return UnrepresentableProfile(f"a segment's {key} is {value!r}, not a non-empty string")
+    """Segments are ``{id, source}`` objects with non-empty strings (algolia_api's rule)."""
+    problem = segment_list_problem(segments)
+    if problem is not None:
+        raise UnrepresentableProfile(problem)
 
 
 def _best_scores(
@@ -245,6 +234,8 @@ def build_record(user: t.Any, shape: RecordShape, notes: Counter[str] | None = N
     scores read from strings are rewritten in place.
     """
     if type(user) is not dict:
+        if isinstance(user, UndecodableProfile):
+            raise UnrepresentableProfile(user.reason)
         msg = f"the profile is {json_kind(user)}, not an object"
         raise UnrepresentableProfile(msg)
     user_id = user.get("userID")

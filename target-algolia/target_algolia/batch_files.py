@@ -70,8 +70,10 @@ def _read(url: str, compression: str | None) -> Iterator[dict[str, t.Any]]:
                 if not line.strip():
                     continue
                 try:
-                    value = deserialize_json(line)
-                except ValueError:  # not JSON, or not UTF-8
+                    # As on stdin (max_wait.input_lines): bytes that are not
+                    # UTF-8 cost their record (rejected by the sink), not the file.
+                    value = deserialize_json(line.decode("utf-8", "surrogateescape"))
+                except ValueError:  # not JSON
                     value = None
                 if not isinstance(value, dict):
                     msg = f"line {number} of batch file {url} is not a JSON object"

@@ -94,16 +94,18 @@ def input_lines(stream: t.IO[str], bound: WaitBound | None) -> t.Iterator[str]:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
         return iter(stream)
-    return _fd_lines(fd, stream, bound)
+    return _fd_lines(fd, bound)
 
 
-def _fd_lines(fd: int, stream: t.IO[str], bound: WaitBound | None) -> t.Iterator[str]:
-    # The same decoding as the text stream would do: its encoding and error
-    # handler, universal newlines.
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    errors = getattr(stream, "errors", None) or "strict"
+def _fd_lines(fd: int, bound: WaitBound | None) -> t.Iterator[str]:
+    # Singer messages are UTF-8 JSON, whatever the locale says. A byte that is
+    # not UTF-8 is kept as a lone surrogate (surrogateescape) instead of
+    # failing the read (strict) or depending on the locale's error handler:
+    # the line still parses, and the sink rejects the record that holds it
+    # with its reason (merge.NOT_UTF8, algolia_api.user_id_problem), so no such
+    # ID is ever written. Universal newlines, as the text stream would do.
     decoder = io.IncrementalNewlineDecoder(
-        codecs.getincrementaldecoder(encoding)(errors), translate=True
+        codecs.getincrementaldecoder("utf-8")("surrogateescape"), translate=True
     )
     partial: list[str] = []  # pieces of a line longer than one read
     read_at = time.monotonic() if bound is None else bound.clock()

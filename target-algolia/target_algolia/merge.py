@@ -20,6 +20,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from algolia_api import is_valid_text, profile_problem
+
 MAX_SEGMENT_ID_LENGTH = 256
 
 Segment = dict[str, t.Any]
@@ -126,10 +128,24 @@ def snapshot_operation(slugs: t.Iterable[str], trigger: Trigger) -> Change:
     return Change(dict.fromkeys(listed, Action.KEEP), default=Action.REMOVE)
 
 
+class MalformedProfileError(ValueError):
+    """A read that is not a profile: never the basis of a write (``str()`` says why)."""
+
+
 def segments_of(profile: t.Any) -> list[Segment]:
-    """A profile's segment list; an absent or malformed field is an empty list."""
-    current = profile.get("segments") if isinstance(profile, dict) else None
-    return current if isinstance(current, list) else []
+    """A profile's segment list: an absent field is an empty list, a malformed one an error.
+
+    Only an absent ``segments`` on a real profile means "no segments" (the
+    segments contract). ``null``, a string, an object or entries that are not
+    ``{id, source}`` raise MalformedProfileError: merging into "no segments"
+    and writing would remove every other system's segments. The rule is
+    algolia_api's (:func:`algolia_api.profile_problem`); the client already
+    refuses such answers, so this is the last check before a merge.
+    """
+    problem = profile_problem(profile)
+    if problem is not None:
+        raise MalformedProfileError(problem)
+    return t.cast("list[Segment]", profile.get("segments", []))
 
 
 def _key(segment: t.Any) -> tuple[t.Any, t.Any] | None:
@@ -188,6 +204,13 @@ def diff_segments(before: t.Sequence[Segment], after: t.Sequence[Segment], sourc
     )
 
 
+#: Why text with a lone surrogate is refused: input bytes that are not UTF-8
+#: (read with surrogateescape) or a ``\ud800`` escape in the JSON line.
+NOT_UTF8 = (
+    "{what} is not valid UTF-8 text (the input line holds bytes that are not UTF-8, "
+    "or a lone surrogate escape such as \\ud800)"
+)
+
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -212,6 +235,8 @@ def segment_id_problem(value: t.Any) -> str | None:
         return "empty segment"
     if _CONTROL_CHARACTER.search(value):
         return "segment contains a control character (such as NUL)"
+    if not is_valid_text(value):
+        return NOT_UTF8.format(what="segment")
     if len(value) > MAX_SEGMENT_ID_LENGTH:
         return f"segment is {len(value)} characters long; the limit is {MAX_SEGMENT_ID_LENGTH}"
     return None

@@ -23,6 +23,7 @@ from algolia_api import (
     AlgoliaFatalError,
     AuthenticationError,
     ForbiddenError,
+    InvalidSegmentsError,
     NotFoundError,
     PacingStopped,
     describe_failure,
@@ -405,6 +406,10 @@ class ProfileWriter:
             raise
         except AlgoliaFatalError as exc:
             self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
+            return
+        except InvalidSegmentsError as exc:
+            # The client's last check, before any request: nothing was sent.
+            self._not_applied(user_id, records, INVALID_SEGMENT, f"not written: {exc}")
             return
         self.stats.note_window(time.monotonic() - read_at)
         self.stats.count("writes")

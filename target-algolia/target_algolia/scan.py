@@ -14,6 +14,12 @@ Rules of the scan:
   no conditional write).
 - The scan ends as soon as every user of the batch has been seen (pages come
   in userID order, so a batch of early IDs costs a few pages).
+- A page is read only if every profile on it is one, and a page token seen
+  before ends the scan (``AlgoliaClient.iter_user_pages``, the rule of
+  :mod:`algolia_api.profile_rules`): nothing is written from a page that is not
+  a page of profiles.
+- A scan is a set: a profile shown twice (overlapping pages) is written once,
+  from its first appearance (it has left ``wanted``).
 - A batch user the scan never showed gets one per-user ``GET``: the profile
   may have been created behind the scan's cursor; a 404 then skips it.
 - ``auto`` reads a batch of fewer than :data:`AUTO_SCAN_MIN_USERS` users one

@@ -10,6 +10,8 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
+from algolia_api import is_valid_text
+
 if t.TYPE_CHECKING:
     import logging
 
@@ -156,11 +158,12 @@ class RejectsFile:
         self._lock = threading.Lock()
 
     def write(self, record: t.Any, reason: str, stream: str) -> None:
-        line = json.dumps(
-            {"record": record, "reason": reason, "stream": stream},
-            default=str,
-            ensure_ascii=False,
-        )
+        entry = {"record": record, "reason": reason, "stream": stream}
+        line = json.dumps(entry, default=str, ensure_ascii=False)
+        if not is_valid_text(line):
+            # A record rejected for text that is not UTF-8: escaped (\udcff), so
+            # the file stays UTF-8 and the record is still named.
+            line = json.dumps(entry, default=str)
         with self._lock:
             self._handle.write(line + "\n")
 

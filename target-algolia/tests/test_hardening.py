@@ -63,6 +63,33 @@ def batch_message(path: Path, records: list[dict], *, gzipped: bool) -> dict[str
     }
 
 
+def test_a_batch_line_that_is_not_utf8_rejects_its_record_not_the_file(
+    emulator_factory: t.Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    emu = emulator_factory(users=0, rate_limit=100_000, rate_window=60)
+    _seed(emu)
+    path = tmp_path / "part-1.jsonl"
+    message = batch_message(
+        path,
+        [
+            {"algolia_user_id": "u1", "segment": "vipX", "event": "enter"},
+            {"algolia_user_id": "u2", "segment": "new", "event": "enter"},
+        ],
+        gzipped=False,
+    )
+    path.write_bytes(path.read_bytes().replace(b"vipX", b"vip\xff"))
+    rejects = tmp_path / "rejects.jsonl"
+    result = run_cli(
+        base_config(emu, rejects_path=str(rejects)), [schema(), message, state(2)], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"bookmark": 2}]
+    (entry,) = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert entry["reason"].startswith("invalid_segment: segment is not valid UTF-8 text")
+    assert segments_of(emu, "u1") == [("keep", "crm")]
+    assert segments_of(emu, "u2") == [("old", M), ("new", M)]
+
+
 def _audience_records() -> list[dict]:
     return [
         {"algolia_user_id": "u1", "segment": "vip", "event": "enter"},

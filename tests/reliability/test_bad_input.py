@@ -219,3 +219,67 @@ def test_fails_with_one_clear_line_and_no_state_past_it(
     states = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert states in ([], [{"bookmark": 0}]), states
     assert tk.segments_of(emu, "u2") == []
+
+
+# Input bytes that are not UTF-8 (issue 20) ---------------------------------------------
+
+
+NOT_UTF8_LINES = {
+    # byte \xff in a segment, a Latin-1 byte in a user ID, a JSON lone surrogate escape
+    "segment": (
+        b'{"algolia_user_id": "u1", "segment": "vip\xff", "event": "enter"}',
+        "invalid_segment",
+    ),
+    "user-id": (
+        b'{"algolia_user_id": "u\xe91", "segment": "a", "event": "enter"}',
+        "invalid_user_id",
+    ),
+    "escape": (
+        b'{"algolia_user_id": "u1", "segment": "vip\\ud800", "event": "enter"}',
+        "invalid_segment",
+    ),
+    "snapshot": (b'{"algolia_user_id": "u1", "segments": ["ok", "b\xc3"]}', "invalid_segment"),
+}
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_input_that_is_not_utf8_rejects_the_record_with_its_reason(
+    errors: str, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    tk.put_user(emu, "u1", [("vip", "crm")])
+    tk.put_user(emu, "good", [])
+    rejects = tmp_path / "rejects.jsonl"
+    config = tk.write_config(kit.target_config(emu, rejects_path=str(rejects)), tmp_path)
+    lines = [json.dumps(tk.schema()).encode()]
+    for line, _code in NOT_UTF8_LINES.values():
+        lines.append(b'{"type": "RECORD", "stream": "audience", "record": ' + line + b"}")
+    lines += [json.dumps(tk.event("good", "after")).encode(), json.dumps(tk.state(1)).encode()]
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": f"utf-8:{errors}"}
+    done = subprocess.run(
+        [tk.CLI, "--config", str(config)],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    stdout, stderr = done.stdout.decode(), done.stderr.decode("utf-8", "replace")
+    kit.capture(stdout, stderr)
+
+    assert done.returncode == 0, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert [json.loads(s) for s in stdout.splitlines()] == [{"bookmark": 1}]
+    entries = [json.loads(s) for s in rejects.read_text(encoding="utf-8").splitlines()]
+    kit.capture(*map(json.dumps, entries))
+    assert [e["reason"].split(":")[0] for e in entries] == [c for _l, c in NOT_UTF8_LINES.values()]
+    assert all("not valid UTF-8" in e["reason"] for e in entries), entries
+    summary = [line for line in stderr.splitlines() if "records=" in line][-1]
+    assert "invalid_segment:3" in summary
+    assert "invalid_user_id:1" in summary
+    # Nothing holding such text was sent: only the good user was written.
+    assert emu.admin.stats()["userPuts"] == {"good": 1}
+    assert tk.segments_of(emu, "u1") == [("vip", "crm")]
+    assert tk.segments_of(emu, "good") == [("after", M)]

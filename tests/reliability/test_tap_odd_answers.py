@@ -167,3 +167,52 @@ def test_a_score_beyond_float_range_costs_one_profile_not_the_page(
     assert "userID='odd'" in skips[0]
     assert "affinity score inf is out of range" in skips[0]
     assert emu.admin.stats()["total"] == 1  # no retry
+
+
+UNDECODABLE = {
+    "lone-surrogate-escape-in-a-segment": (b'"vip"', b'"\\ud800"', "segments[0].id"),
+    "lone-low-surrogate-in-an-affinity": (b'"Nike"', b'"Ni\\udc00ke"', "affinities[0].value"),
+    "byte-not-utf8-in-the-type": (b'"basic"', b'"bas\xffic"', "type"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNDECODABLE), ids=list(UNDECODABLE))
+def test_a_profile_that_is_not_valid_unicode_is_skipped_named_and_counted(
+    case: str, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    # msgspec refuses the whole page for one such string: it used to fail the
+    # page after its retries, and so every later sync of the application.
+    old, new, where = UNDECODABLE[case]
+    raw = json.dumps(_odd_profile({})).encode()
+    assert old in raw
+    _serve(emu, raw.replace(old, new, 1))
+    first = kit.run_tap(kit.tap_config(emu), tmp_path)
+
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Traceback" not in first.stderr
+    assert tap_runs.assert_records_match_schema(first.messages) == 2
+    skips = tap_runs.log_lines(first.stderr, "Skipped profile")
+    assert len(skips) == 1, skips
+    assert "WARNING" in skips[0]
+    assert "userID='odd'" in skips[0]
+    assert f"{where} holds text that is not valid Unicode" in skips[0]
+    summary = tap_runs.log_lines(first.stderr, "Sync summary")
+    assert "2 records emitted, 1 profiles skipped" in summary[0]
+    assert emu.admin.stats()["total"] == 1  # not retried: the page was read
+    (bookmark,) = set(kit.tap_bookmarks(first))
+
+    # The next sync starts from that bookmark and reads the window as usual.
+    second = kit.run_tap(kit.tap_config(emu), tmp_path, state=kit.bookmark_state(bookmark))
+    assert second.returncode == 0, second.stderr[-3000:]
+
+
+def test_a_user_id_that_is_not_valid_unicode_is_named_escaped(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    raw = json.dumps(_odd_profile({})).encode().replace(b'"odd"', b'"o\\udfffdd"', 1)
+    _serve(emu, raw)
+    run = kit.run_tap(kit.tap_config(emu), tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (skip,) = tap_runs.log_lines(run.stderr, "Skipped profile")
+    assert "userID='o\\udfffdd'" in skip  # the repr: one line, ASCII, no raw surrogate
+    assert "userID holds text that is not valid Unicode" in skip
