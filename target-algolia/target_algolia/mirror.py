@@ -35,7 +35,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
-from target_algolia.merge import segment_id_problem
+from target_algolia.merge import clean_text, segment_id_problem
 from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
@@ -44,6 +44,7 @@ from target_algolia.profile_writer import (
     UNKNOWN_EVENT,
     RecordRejected,
 )
+from target_algolia.source_fields import is_deleted, present, segment_list, whole_number
 
 #: The record field singer-sdk fills with the RECORD message's ``version``
 #: (sinks that include SDC metadata properties, as mirror sinks do).
@@ -212,8 +213,10 @@ class Membership:
         self.versions.add(record.get(VERSION_FIELD))
         count_field = self.config.count_field
         if count_field is not None:
-            self.counts.add(record.get(count_field))
-        user_id = record.get(self.user_id_field)
+            raw = present(record.get(count_field))
+            count = whole_number(raw)
+            self.counts.add(raw if count is None else count)
+        user_id = present(record.get(self.user_id_field))
         if user_id is None and count_field is not None and self._is_count_marker(record):
             return  # only carries the count (an empty audience's LEFT JOIN row)
         self.rows += 1
@@ -226,6 +229,8 @@ class Membership:
             self.rejected += 1
             raise
         user_id = t.cast(str, user_id)
+        if is_deleted(record):
+            return  # a row deleted at the source: counted as a row, not a member
         known = self.members.get(user_id, ())
         merged = tuple(sorted(set(known).union(slugs))) if known else slugs
         self.members[user_id] = self._shared.setdefault(merged, merged)
@@ -235,31 +240,30 @@ class Membership:
         self.activated_at = time.time()
 
     def _is_count_marker(self, record: dict[str, t.Any]) -> bool:
-        return record.get("segment") is None and not record.get("segments")
+        return present(record.get("segment")) is None and not present(record.get("segments"))
 
     def _slugs(self, record: dict[str, t.Any]) -> tuple[str, ...]:
-        event = record.get("event")
+        event = present(record.get("event"))
         if event is not None and (not isinstance(event, str) or event.strip().lower() != "enter"):
             raise RecordRejected(
                 UNKNOWN_EVENT,
                 f"mirror stream {self.config.stream!r} carries current members; "
                 f"event {event!r} has no meaning there",
             )
-        listed = record.get("segments")
-        single = record.get("segment")
+        listed = present(record.get("segments"))
+        single = clean_text(present(record.get("segment")))
         if listed is not None and single is not None:
             raise RecordRejected(
                 AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'; send one form"
             )
-        slugs = listed if listed is not None else [single]
-        if not isinstance(slugs, list):
-            raise RecordRejected(
-                INVALID_SEGMENT, f"'segments' is a {type(slugs).__name__}, not a list"
-            )
-        for slug in slugs:
-            problem = segment_id_problem(slug)
+        if listed is not None:
+            slugs = segment_list(listed)
+        else:
+            problem = segment_id_problem(single)
             if problem:
                 raise RecordRejected(INVALID_SEGMENT, problem)
+            slugs = [single]
+        for slug in slugs:
             if slug not in self.scope:
                 raise RecordRejected(
                     OUT_OF_SCOPE,
@@ -284,6 +288,14 @@ class Membership:
             (count,) = self.counts
             if isinstance(count, int) and not isinstance(count, bool) and count == self.rows:
                 return Proof(True, f"{count_field}={count} matches the {self.rows} rows received")
+            if not isinstance(count, int) or isinstance(count, bool):
+                what = "missing (null or empty)" if count is None else f"{count!r}"
+                return Proof(
+                    False,
+                    f"{count_field} is {what} on its rows, not a whole number (an integer, "
+                    "or a string of digits), so it cannot prove the rows complete",
+                    "count_not_a_number",
+                )
             return Proof(
                 False,
                 f"{count_field} says {count!r} but {self.rows} rows arrived",

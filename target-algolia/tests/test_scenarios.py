@@ -143,7 +143,7 @@ def test_records_of_any_stream_and_schema_are_accepted(emu: EmulatorServer) -> N
     wrong_schema = {
         "algolia_user_id": {"type": "integer"},
         "segment": {"type": "string", "format": "date-time"},
-        "segments": {"type": "string"},
+        "segments": {"type": "object"},
     }
     messages = [
         schema("warehouse_rows", wrong_schema),
@@ -152,7 +152,7 @@ def test_records_of_any_stream_and_schema_are_accepted(emu: EmulatorServer) -> N
             "warehouse_rows",
         ),
         record({"algolia_user_id": 42, "segment": "vip", "event": "enter"}, "warehouse_rows"),
-        record({"algolia_user_id": "u1", "segments": "vip"}, "warehouse_rows"),
+        record({"algolia_user_id": "u1", "segments": {"vip": True}}, "warehouse_rows"),
         state(7),
     ]
     run = run_in_process(base_config(emu), messages)
