@@ -27,7 +27,7 @@ from algolia_testkit.target_runs import (
 )
 from target_algolia.merge import clean_text, segment_id_problem
 from target_algolia.profile_writer import RecordRejected
-from target_algolia.source_fields import segment_list
+from target_algolia.source_fields import segment_list, whole_number
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -256,3 +256,15 @@ def test_any_string_is_read_whole_or_rejected_never_in_part(text: str) -> None:
         # Every comma separated two audiences; nothing was dropped or merged.
         assert len(slugs) == stripped.count(",") + 1
         assert [clean_text(part) for part in stripped.split(",")] == slugs
+
+
+@given(st.integers(min_value=0, max_value=10**30), spaces, spaces)
+def test_a_count_reads_from_a_string_of_digits(count: int, before: str, after: str) -> None:
+    assert whole_number(f"{before}{count}{after}") == count
+    assert whole_number(count) == count
+    assert whole_number(True) is None  # a boolean is no count
+
+
+@pytest.mark.parametrize("value", ["-3", "3.0", "1e3", "3 4", "٣", "0x10", "", None, 2.5, [3]])
+def test_what_is_not_a_whole_number(value: t.Any) -> None:
+    assert whole_number(value) is None
