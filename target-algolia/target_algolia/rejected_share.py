@@ -29,11 +29,11 @@ if t.TYPE_CHECKING:
 #: whose segments column is in another format) fails; stray bad rows do not.
 DEFAULT_MAX_REJECTED_FRACTION = 0.5
 
-SETTING = "max_rejected_fraction"
+MAX_REJECTED_FRACTION = "max_rejected_fraction"
 
 REJECTED_SHARE_PROPERTIES = th.PropertiesList(
     th.Property(
-        SETTING,
+        MAX_REJECTED_FRACTION,
         th.NumberType(minimum=0, maximum=1),
         default=DEFAULT_MAX_REJECTED_FRACTION,
         title="Largest share of rejected records",
@@ -66,9 +66,10 @@ def too_many_rejected(stats: RunStats, bound: float) -> TooManyRejectedError:
     """The one-line failure for a run over the bound."""
     rejected, records = rejected_share(stats)
     reasons = ", ".join(f"{code} {n}" for code, n in stats.rejected.most_common())
+    setting = MAX_REJECTED_FRACTION
     return TooManyRejectedError(
         f"Run failed: {rejected} of {records} records were rejected ({rejected / records:.0%}: "
-        f"{reasons}), more than {SETTING}={bound:g}. The valid ones were written and no "
+        f"{reasons}), more than {setting}={bound:g}. The valid ones were written and no "
         "STATE was emitted, so the next run reads this input again: check the rejected "
-        f"records (rejects_path), fix the source or its mapping, or raise {SETTING}."
+        f"records (rejects_path), fix the source or its mapping, or raise {setting}."
     )

@@ -34,13 +34,11 @@ from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
 from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.rejected_share import (
+    MAX_REJECTED_FRACTION,
     REJECTED_SHARE_PROPERTIES,
     TooManyRejectedError,
     over_bound,
     too_many_rejected,
-)
-from target_algolia.rejected_share import (
-    SETTING as MAX_REJECTED_FRACTION,
 )
 from target_algolia.scan import ReadStrategy
 from target_algolia.sdk_internals import SDKInternalsTarget
