@@ -8,17 +8,33 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
 ensure_postgres() {
-    # The warehouse tests need PostgreSQL server binaries (initdb, pg_ctl).
-    if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null; then
-        return
+    # The warehouse tests need PostgreSQL server binaries (initdb, pg_ctl), and
+    # the change-data-capture test (LOG_BASED) the wal2json output plugin built
+    # for the same major version (Debian: postgresql-<major>-wal2json).
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null; then
+        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+            echo "==> installing PostgreSQL from Debian packages"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        else
+            echo "!! PostgreSQL server binaries not found and cannot install them here:" >&2
+            echo "!! the warehouse end-to-end tests will be skipped (apt-get install postgresql)." >&2
+            return
+        fi
     fi
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-        echo "==> installing PostgreSQL from Debian packages"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    else
-        echo "!! PostgreSQL server binaries not found and cannot install them here:" >&2
-        echo "!! the warehouse end-to-end tests will be skipped (apt-get install postgresql)." >&2
-    fi
+    local major
+    for major in $(ls /usr/lib/postgresql 2>/dev/null); do
+        [ -e "/usr/lib/postgresql/$major/lib/wal2json.so" ] && continue
+        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+            echo "==> installing postgresql-$major-wal2json from Debian packages"
+            # (A machine that already had PostgreSQL may have no package lists yet.)
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$major-wal2json" >/dev/null 2>&1 ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$major-wal2json" >/dev/null; } ||
+                echo "!! could not install postgresql-$major-wal2json: the change-data-capture test will be skipped." >&2
+        else
+            echo "!! wal2json not found for PostgreSQL $major: the change-data-capture test will be" >&2
+            echo "!! skipped (apt-get install postgresql-$major-wal2json)." >&2
+        fi
+    done
 }
 
 echo "==> setting up .venv"

@@ -215,6 +215,8 @@ def test_writers_to_one_algolia_application_share_a_pool():
     )
     assert set(writers.values()) == {"prod:algolia-writes:target-algolia"}
     assert {"export-audiences", "export-audiences-postgres"} <= set(writers)
+    # The change-data-capture export writes the same application's segments.
+    assert pools["export-audience-changes"] == "prod:algolia-writes:target-algolia"
     assert pools["import-users"] == "prod:tap-algolia-to-target-jsonl"
     assert pools["import-users-eu-store"] == "prod:tap-algolia--eu-store-to-target-jsonl"
 

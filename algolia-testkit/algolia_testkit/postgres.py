@@ -11,7 +11,10 @@ PostgreSQL binaries are looked up in this order (the first directory that has
    ``/usr/local/bin``, ``/opt/homebrew/bin``
 5. the directory of ``initdb`` on ``PATH``
 
-``psql`` comes from the same directory, else from ``PATH``. PostgreSQL refuses
+``psql`` comes from the same directory, else from ``PATH``. The server runs with
+``wal_level=logical`` and a few replication slots, for tap-postgres LOG_BASED
+streams (which also need the wal2json output plugin: Debian's
+``postgresql-<major>-wal2json``; see :func:`has_wal2json`). PostgreSQL refuses
 to run as root, so as root the server runs as the ``postgres`` system user (created with
 ``useradd --system`` when missing, ``nobody`` as a last resort).
 """
@@ -62,6 +65,21 @@ def find_pg_bindir() -> Path | None:
         if raw and all(os.access(Path(raw) / b, os.X_OK) for b in _SERVER_BINARIES):
             return Path(raw)
     return None
+
+
+def has_wal2json(bindir: Path) -> bool:
+    """Whether the server in ``bindir`` has the wal2json logical decoding plugin."""
+    pg_config = bindir / "pg_config"
+    libdir: str | None = None
+    if pg_config.exists():
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [str(pg_config), "--pkglibdir"], capture_output=True, text=True, timeout=10
+            )
+            libdir = out.stdout.strip() or None
+    candidates = [Path(libdir)] if libdir else []
+    candidates.append(bindir.parent / "lib")  # Debian: /usr/lib/postgresql/<major>/lib
+    return any((directory / "wal2json.so").exists() for directory in candidates)
 
 
 def _free_port() -> int:
@@ -146,7 +164,8 @@ class PostgresServer:
             options = (
                 f"-c listen_addresses={self.host} -p {self.port} "
                 f"-c unix_socket_directories='{self.workdir}' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c timezone=UTC"
+                "-c synchronous_commit=off -c full_page_writes=off -c timezone=UTC "
+                "-c wal_level=logical -c max_replication_slots=8 -c max_wal_senders=8"
             )
             started = self._as_server_user(
                 [

@@ -56,6 +56,7 @@ from target_algolia.profile_writer import (
     UNKNOWN_EVENT,
     RecordRejected,
 )
+from target_algolia.source_fields import is_deleted, present, segment_list, whole_number
 
 #: The record field singer-sdk fills with the RECORD message's ``version``
 #: (sinks that include SDC metadata properties, as mirror sinks do).
@@ -250,8 +251,10 @@ class Membership:
         self.versions.add(_hashable(record.get(VERSION_FIELD)))
         count_field = self.config.count_field
         if count_field is not None:
-            self.counts.add(_hashable(record.get(count_field)))
-        user_id = record.get(self.user_id_field)
+            raw = present(record.get(count_field))
+            count = whole_number(raw)  # "30" from a CSV file is 30
+            self.counts.add(_hashable(raw) if count is None else count)
+        user_id = present(record.get(self.user_id_field))
         if user_id is None and count_field is not None and self._is_count_marker(record):
             return  # only carries the count (an empty audience's LEFT JOIN row)
         self.rows += 1
@@ -263,6 +266,8 @@ class Membership:
         except RecordRejected:
             self.rejected += 1
             raise
+        if is_deleted(record):
+            return  # a row deleted at the source: counted as a row, not a member
         self._add_member(t.cast(str, user_id), slugs)
 
     def _add_member(self, user_id: str, slugs: tuple[str, ...]) -> None:
@@ -296,32 +301,33 @@ class Membership:
         self.activated_at = time.time()
 
     def _is_count_marker(self, record: dict[str, t.Any]) -> bool:
-        return record.get("segment") is None and not record.get("segments")
+        return present(record.get("segment")) is None and not present(record.get("segments"))
 
     def _slugs(self, record: dict[str, t.Any]) -> tuple[str, ...]:
-        event = record.get("event")
+        event = present(record.get("event"))
         if event is not None and parse_event(event) is not EventKind.ENTER:
             raise RecordRejected(
                 UNKNOWN_EVENT,
                 f"mirror stream {self.config.stream!r} carries current members; "
                 f"event {event!r} has no meaning there",
             )
-        listed = record.get("segments")
-        single = record.get("segment")
+        listed = present(record.get("segments"))
+        single = present(record.get("segment"))
         if listed is not None and single is not None:
             raise RecordRejected(
                 AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'; send one form"
             )
-        raw = listed if listed is not None else [single]
-        if not isinstance(raw, list):
-            raise RecordRejected(
-                INVALID_SEGMENT, f"'segments' is a {type(raw).__name__}, not a list"
-            )
-        slugs = [clean_text(slug) for slug in raw]  # " vip " is vip, as on every path
-        for slug in slugs:
-            problem = segment_id_problem(slug)
+        # " vip " is vip, as on every path; a string of segments is read as
+        # source_fields says (a JSON array or a comma list, whole or not at all)
+        if listed is not None:
+            slugs = segment_list(listed)
+        else:
+            single = clean_text(single)
+            problem = segment_id_problem(single)
             if problem:
                 raise RecordRejected(INVALID_SEGMENT, problem)
+            slugs = [single]
+        for slug in slugs:
             if slug not in self.scope:
                 raise RecordRejected(
                     OUT_OF_SCOPE,
@@ -422,7 +428,17 @@ class Membership:
             )
             return
         (count,) = self.counts
-        if isinstance(count, int) and not isinstance(count, bool) and count == distinct:
+        if not isinstance(count, int) or isinstance(count, bool):
+            what = "missing (null or empty)" if count is None else f"{count!r}"
+            failing.append(
+                (
+                    "count_not_a_number",
+                    f"{count_field} is {what} on its rows, not a whole number (an integer, "
+                    "or a string of digits), so it cannot prove the rows complete",
+                )
+            )
+            return
+        if count == distinct:
             passing.append(f"{count_field}={count} matches the {distinct} distinct rows received")
         else:
             failing.append(

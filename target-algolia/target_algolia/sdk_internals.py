@@ -51,6 +51,16 @@ Re-read this list on any singer-sdk upgrade.
     record. If it is renamed, a record without its stream's key properties
     ends the run again.
 
+``Sink._remove_sdc_metadata_from_record`` (override, in :class:`SDKInternalsBatchSink`)
+    Called for every record of a sink that does not add record metadata (all
+    but mirror streams, unless ``add_record_metadata`` is set); it pops every
+    ``_sdc_*`` field, ``_sdc_deleted_at`` included, so a row deleted at the
+    source would reach the sink as a current member. The override keeps that
+    one field (it is input, not metadata: singer-sdk's own
+    ``_add_sdc_metadata_to_record`` copies it from the record too). If it is
+    renamed, deleted rows count as members again; ``tests/test_sdk_internals.py``
+    fails first.
+
 Public singer-sdk behaviour relied on, listed here because a change would
 break the target just as silently: ``SingerCommand.excepthook`` is looked up on
 the command instance when the CLI is invoked (``algolia_api.install_clean_errors``,
@@ -68,6 +78,8 @@ from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 from typing_extensions import override
+
+from target_algolia.source_fields import DELETED_AT
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -91,6 +103,9 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
         "(self, message_dict: 'dict') -> 'None'"
     ),
     "singer_sdk.sinks:BatchSink._singer_validate_message": "(self, record: 'dict') -> 'None'",
+    "singer_sdk.sinks:BatchSink._remove_sdc_metadata_from_record": (
+        "(self, record: 'dict') -> 'None'"
+    ),
 }
 
 #: Text singer-sdk's source must still contain for the hand-overs above to be
@@ -113,6 +128,10 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
     ),
     "singer_sdk.target_base:Target._process_record_message": (
         "sink._singer_validate_message(transformed_record)",
+        "sink._remove_sdc_metadata_from_record(transformed_record)",
+    ),
+    "singer_sdk.sinks.core:Sink._remove_sdc_metadata_from_record": (
+        'record.pop("_sdc_deleted_at", None)',
     ),
     "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
     "singer_sdk.sinks.core:Sink._add_sdc_metadata_to_record": (
@@ -171,8 +190,18 @@ class SDKInternalsReader(SingerReader):
 
 
 class SDKInternalsBatchSink(BatchSink):
-    """singer-sdk's BatchSink without its per-record key-properties check."""
+    """singer-sdk's BatchSink without its per-record key-properties check, keeping deletes."""
 
     @override
     def _singer_validate_message(self, record: dict) -> None:
         """Check nothing: the sink checks the fields it reads in ``process_record``."""
+
+    @override
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        """singer-sdk's removal of ``_sdc_*`` fields, except ``_sdc_deleted_at`` (a delete)."""
+        if DELETED_AT in record:
+            deleted_at = record[DELETED_AT]
+            super()._remove_sdc_metadata_from_record(record)
+            record[DELETED_AT] = deleted_at
+        else:
+            super()._remove_sdc_metadata_from_record(record)

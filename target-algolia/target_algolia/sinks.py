@@ -9,10 +9,12 @@ from typing_extensions import override
 from algolia_api import user_id_problem
 from target_algolia.merge import (
     Change,
+    EventKind,
     Trigger,
     clean_text,
     event_operation,
     parse_event,
+    reduce_changes,
     segment_id_problem,
     snapshot_operation,
 )
@@ -26,6 +28,13 @@ from target_algolia.profile_writer import (
     RecordRejected,
 )
 from target_algolia.sdk_internals import SDKInternalsBatchSink
+from target_algolia.source_fields import (
+    DELETED_ROW_INCOMPLETE,
+    declares_deletes,
+    is_deleted,
+    present,
+    segment_list,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -46,6 +55,11 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         self._collecting = False  # logged the first record of a mirror stream
         super().__init__(target, stream_name, *args, **kwargs)
         self._algolia_target = target
+        # A change-data-capture stream (its SCHEMA declares _sdc_deleted_at, as
+        # tap-postgres LOG_BASED streams do) sends rows, not events: a row that
+        # exists needs no `event` to be an entry. (original_schema: the SDK adds
+        # _sdc_deleted_at to self.schema itself when it adds record metadata.)
+        self.cdc = declares_deletes(self.original_schema)
         # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
         # a wrong type in one of our fields is a reject, not a crash.
         self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
@@ -100,7 +114,11 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
                 return
             problem = user_id_problem(user_id)
             if problem:
-                raise RecordRejected(INVALID_USER_ID, f"{problem} in field {self.user_id_field!r}")
+                deleted_without_id = user_id is None and is_deleted(record)
+                hint = f": {DELETED_ROW_INCOMPLETE}" if deleted_without_id else ""
+                raise RecordRejected(
+                    INVALID_USER_ID, f"{problem} in field {self.user_id_field!r}{hint}"
+                )
             change = self._operation(record)
         except RecordRejected as rejected:
             writer.reject(
@@ -122,26 +140,28 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         writer.add(t.cast(str, user_id), change, record, self.stream_name)
 
     def _operation(self, record: dict[str, t.Any]) -> Change | None:
-        """The change a record asks for; None if trigger_events ignores it."""
-        snapshot = record.get("segments")
-        segment = clean_text(record.get("segment"))
-        event = record.get("event")
+        """The change a record asks for; None if trigger_events ignores it.
+
+        Empty strings count as absent and ``segments`` may be a string
+        (source_fields); a deleted row is an exit from the audiences it names.
+        """
+        snapshot = present(record.get("segments"))
+        segment = clean_text(present(record.get("segment")))
+        event = present(record.get("event"))
         if snapshot is not None and (segment is not None or event is not None):
             raise RecordRejected(
                 AMBIGUOUS_RECORD, "record has both 'segments' and 'segment'/'event'; send one form"
             )
+        deleted = is_deleted(record)
         if snapshot is not None:
-            if not isinstance(snapshot, list):
-                raise RecordRejected(
-                    INVALID_SEGMENT, f"'segments' is a {type(snapshot).__name__}, not a list"
-                )
-            snapshot = [clean_text(slug) for slug in snapshot]
-            for slug in snapshot:
-                problem = segment_id_problem(slug)
-                if problem:
-                    raise RecordRejected(INVALID_SEGMENT, f"{problem} in 'segments'")
-            return snapshot_operation(snapshot, self.trigger)
+            slugs = segment_list(snapshot)
+            if deleted:
+                return self._deleted_row(slugs)
+            return snapshot_operation(slugs, self.trigger)
         if segment is None and event is None:
+            if deleted:
+                # Without its audiences, a delete cannot say what the user left.
+                raise RecordRejected(NOT_AN_AUDIENCE_RECORD, DELETED_ROW_INCOMPLETE)
             raise RecordRejected(
                 NOT_AN_AUDIENCE_RECORD,
                 "record has neither 'segment' and 'event' nor 'segments'",
@@ -149,12 +169,26 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         problem = segment_id_problem(segment)
         if problem:
             raise RecordRejected(INVALID_SEGMENT, problem)
+        segment = t.cast(str, segment)
+        if deleted:
+            # Whatever the row said, it is gone: the user is no longer in the audience.
+            return event_operation(segment, EventKind.EXIT, self.trigger)
+        if event is None and self.cdc:
+            return event_operation(segment, EventKind.ENTER, self.trigger)
         kind = parse_event(event)
         if kind is None:
             raise RecordRejected(
                 UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'"
             )
-        return event_operation(t.cast(str, segment), kind, self.trigger)
+        return event_operation(segment, kind, self.trigger)
+
+    def _deleted_row(self, slugs: list[str]) -> Change | None:
+        """The exit a deleted row asks for: from each audience it names."""
+        if not self.trigger.applies_exits:
+            return None  # trigger_events: entry
+        return reduce_changes(
+            t.cast(Change, event_operation(slug, EventKind.EXIT, self.trigger)) for slug in slugs
+        )
 
     @override
     def process_batch(self, context: dict) -> None:

@@ -33,6 +33,13 @@ from target_algolia.mirror import (
 from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
 from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
+from target_algolia.rejected_share import (
+    MAX_REJECTED_FRACTION,
+    REJECTED_SHARE_PROPERTIES,
+    TooManyRejectedError,
+    over_bound,
+    too_many_rejected,
+)
 from target_algolia.scan import ReadStrategy
 from target_algolia.sdk_internals import SDKInternalsTarget
 from target_algolia.sinks import AlgoliaSegmentsSink
@@ -195,7 +202,7 @@ def explain_failure(error: BaseException) -> str | None:
         return f"Stopped: {error}. No STATE is emitted past it."
     if isinstance(error, InvalidInputLine):
         return f"Stopped at a corrupt input line; no STATE is emitted past it. {str(error)[:500]}"
-    if isinstance(error, (RejectsPathError, MirrorGuardError)):
+    if isinstance(error, (RejectsPathError, MirrorGuardError, TooManyRejectedError)):
         return str(error)
     return None
 
@@ -205,7 +212,7 @@ class TargetAlgolia(SDKInternalsTarget):
 
     name = "target-algolia"
     config_jsonschema = plugin_config_schema(
-        CONNECTION_PROPERTIES, TARGET_PROPERTIES, MIRROR_PROPERTIES
+        CONNECTION_PROPERTIES, TARGET_PROPERTIES, REJECTED_SHARE_PROPERTIES, MIRROR_PROPERTIES
     )
     default_sink_class = AlgoliaSegmentsSink
     # Malformed lines fail with one clear line instead of a traceback or a TypeError.
@@ -307,9 +314,14 @@ class TargetAlgolia(SDKInternalsTarget):
             self.write_state(copy.deepcopy(self.latest_state))
 
     def _state_unemitted(self) -> bool:
-        if self._holding_state_for_mirror:
-            return False  # held on purpose until the mirror plan is applied
+        if self._holding_state_for_mirror or self._too_many_rejected:
+            return False  # held on purpose (mirror plan pending, rejects over the bound)
         return bool(self.latest_state) and self.latest_state != self._last_emitted_state
+
+    @property
+    def _too_many_rejected(self) -> bool:
+        """More than max_rejected_fraction of the records so far were rejected."""
+        return over_bound(self.stats, float(self.config[MAX_REJECTED_FRACTION]))
 
     @property
     def _holding_state_for_mirror(self) -> bool:
@@ -328,6 +340,9 @@ class TargetAlgolia(SDKInternalsTarget):
     def write_state(self, state: dict) -> None:
         if self._holding_state_for_mirror:
             # The mirror plan is applied at the end of input: no STATE before it.
+            return
+        if self._too_many_rejected:
+            # The next run must read this input again (rejected_share).
             return
         if state == self._last_emitted_state:
             return
@@ -383,6 +398,8 @@ class TargetAlgolia(SDKInternalsTarget):
             if self._rejects is not None:
                 self._rejects.close()
         self.logger.info("%s", self.summary())
+        if self._too_many_rejected:
+            raise too_many_rejected(self.stats, float(self.config[MAX_REJECTED_FRACTION]))
 
     def _apply_mirror(self) -> None:
         """Plan, guard and apply the mirror streams, then emit the STATE held back."""

@@ -143,7 +143,7 @@ def test_records_of_any_stream_and_schema_are_accepted(emu: EmulatorServer) -> N
     wrong_schema = {
         "algolia_user_id": {"type": "integer"},
         "segment": {"type": "string", "format": "date-time"},
-        "segments": {"type": "string"},
+        "segments": {"type": "object"},
     }
     messages = [
         schema("warehouse_rows", wrong_schema),
@@ -152,10 +152,11 @@ def test_records_of_any_stream_and_schema_are_accepted(emu: EmulatorServer) -> N
             "warehouse_rows",
         ),
         record({"algolia_user_id": 42, "segment": "vip", "event": "enter"}, "warehouse_rows"),
-        record({"algolia_user_id": "u1", "segments": "vip"}, "warehouse_rows"),
+        record({"algolia_user_id": "u1", "segments": {"vip": True}}, "warehouse_rows"),
         state(7),
     ]
-    run = run_in_process(base_config(emu), messages)
+    # Two of three records are rejected: max_rejected_fraction=1 keeps the run from failing.
+    run = run_in_process(base_config(emu, max_rejected_fraction=1), messages)
     assert run.error is None
     assert segments_of(emu, "u1") == [("vip", M)]
     assert run.target.stats.rejected == {"invalid_user_id": 1, "invalid_segment": 1}
@@ -225,7 +226,9 @@ def test_rejects_and_skips_are_counted_recorded_and_never_sent(
         event("good", "s" * 256),
         state(1),
     ]
-    run = run_in_process(base_config(emu, rejects_path=str(rejects)), messages)
+    # Mostly rejects: max_rejected_fraction=1 keeps the run from failing.
+    config = base_config(emu, rejects_path=str(rejects), max_rejected_fraction=1)
+    run = run_in_process(config, messages)
     assert run.error is None
     assert segments_of(emu, "good") == [("s" * 256, M)]
     assert segments_of(emu, "refused") == []
