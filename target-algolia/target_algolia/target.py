@@ -23,6 +23,13 @@ from algolia_api import (
     user_agent,
 )
 from target_algolia.batch_files import BatchFileError, batch_records
+from target_algolia.erasure import (
+    ERASURE_PROPERTIES,
+    ErasureGuardError,
+    ErasureRequests,
+    ErasureSink,
+    parse_erasure_streams,
+)
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.mirror import (
@@ -49,6 +56,7 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
+    from singer_sdk.sinks import Sink
 
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
@@ -195,7 +203,7 @@ def explain_failure(error: BaseException) -> str | None:
         return f"Stopped: {error}. No STATE is emitted past it."
     if isinstance(error, InvalidInputLine):
         return f"Stopped at a corrupt input line; no STATE is emitted past it. {str(error)[:500]}"
-    if isinstance(error, (RejectsPathError, MirrorGuardError)):
+    if isinstance(error, (RejectsPathError, MirrorGuardError, ErasureGuardError)):
         return str(error)
     return None
 
@@ -205,7 +213,7 @@ class TargetAlgolia(SDKInternalsTarget):
 
     name = "target-algolia"
     config_jsonschema = plugin_config_schema(
-        CONNECTION_PROPERTIES, TARGET_PROPERTIES, MIRROR_PROPERTIES
+        CONNECTION_PROPERTIES, TARGET_PROPERTIES, MIRROR_PROPERTIES, ERASURE_PROPERTIES
     )
     default_sink_class = AlgoliaSegmentsSink
     # Malformed lines fail with one clear line instead of a traceback or a TypeError.
@@ -228,6 +236,13 @@ class TargetAlgolia(SDKInternalsTarget):
         self.settings = ConnectionSettings.from_config(self.config)
         # Refused here, at start-up: overlapping scopes, malformed entries.
         self.mirror_streams = parse_mirror_streams(self.config.get("mirror_streams"))
+        # Erasure (erasure.py): its streams get their own sink; applied at end of input.
+        self.erasure = ErasureRequests(
+            parse_erasure_streams(self.config.get("erasure_streams"), self.mirror_streams),
+            user_id_field=self.config["user_id_field"],
+            max_profiles=int(self.config["erasure_max_profiles"]),
+            logger=self.logger,
+        )
         self._memberships: dict[str, Membership] = {}
         self._mirror_applied = False
         self.stats = RunStats()
@@ -307,7 +322,7 @@ class TargetAlgolia(SDKInternalsTarget):
             self.write_state(copy.deepcopy(self.latest_state))
 
     def _state_unemitted(self) -> bool:
-        if self._holding_state_for_mirror:
+        if self._holding_state_for_mirror or self.erasure.holding_state:
             return False  # held on purpose until the mirror plan is applied
         return bool(self.latest_state) and self.latest_state != self._last_emitted_state
 
@@ -325,9 +340,16 @@ class TargetAlgolia(SDKInternalsTarget):
         return self._memberships[stream]
 
     @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name in self.erasure.streams:
+            return ErasureSink
+        return super().get_sink_class(stream_name)
+
+    @override
     def write_state(self, state: dict) -> None:
-        if self._holding_state_for_mirror:
-            # The mirror plan is applied at the end of input: no STATE before it.
+        if self._holding_state_for_mirror or self.erasure.holding_state:
+            # The mirror plan and the erasure are applied at the end of input:
+            # no STATE before them.
             return
         if state == self._last_emitted_state:
             return
@@ -375,6 +397,8 @@ class TargetAlgolia(SDKInternalsTarget):
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
+            if self.erasure.streams:
+                self._apply_erasure()
             if self.mirror_streams:
                 self._apply_mirror()
         finally:
@@ -383,6 +407,21 @@ class TargetAlgolia(SDKInternalsTarget):
             if self._rejects is not None:
                 self._rejects.close()
         self.logger.info("%s", self.summary())
+
+    def _apply_erasure(self) -> None:
+        """Delete the requested profiles (erasure.py), then emit the STATE held back.
+
+        Before the mirror plan: a mirror guard must not hold up an erasure, and
+        the plan's scan then no longer sees the erased profiles.
+        """
+        writer = self.writer
+        writer.flushing = True  # a signal now must not emit STATE
+        try:
+            self.erasure.apply(writer)
+        finally:
+            writer.flushing = False
+        if self.latest_state:
+            self.write_state(copy.deepcopy(self.latest_state))
 
     def _apply_mirror(self) -> None:
         """Plan, guard and apply the mirror streams, then emit the STATE held back."""
