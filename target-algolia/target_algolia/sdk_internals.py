@@ -51,6 +51,12 @@ Re-read this list on any singer-sdk upgrade.
     record. If it is renamed, a record without its stream's key properties
     ends the run again.
 
+``plugin_base._ConfigInput`` (read -> :func:`cli_config`)
+    What singer-sdk's ``--config`` callback leaves in the click context: the
+    merged config files and whether ``ENV`` was given. The target's ``--test``
+    option (``preflight``) builds the target from it, as the tap's ``--test``
+    does. If it changes, ``--test`` fails with an attribute error.
+
 Public singer-sdk behaviour relied on, listed here because a change would
 break the target just as silently: ``SingerCommand.excepthook`` is looked up on
 the command instance when the CLI is invoked (``algolia_api.install_clean_errors``,
@@ -71,6 +77,8 @@ from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from types import FrameType
+
+    import click
 
 #: The private singer-sdk names used above, as ``module:Class.name``, with the
 #: ``inspect.signature`` text of each method (for an attribute, the annotation
@@ -115,6 +123,11 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
         "sink._singer_validate_message(transformed_record)",
     ),
     "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
+    "singer_sdk.plugin_base:PluginBase.cb_config": ("return _ConfigInput.from_cli_args(*value)",),
+    "singer_sdk.plugin_base:_ConfigInput": (
+        "config: dict[str, t.Any] = dataclasses.field(default_factory=dict)",
+        "parse_env: bool = False",
+    ),
     "singer_sdk.sinks.core:Sink._add_sdc_metadata_to_record": (
         'record["_sdc_table_version"] = message.get("version")',
     ),
@@ -176,3 +189,11 @@ class SDKInternalsBatchSink(BatchSink):
     @override
     def _singer_validate_message(self, record: dict) -> None:
         """Check nothing: the sink checks the fields it reads in ``process_record``."""
+
+
+def cli_config(ctx: click.Context) -> tuple[dict[str, t.Any], bool]:
+    """The ``--config`` singer-sdk's CLI parsed: (merged config files, ``ENV`` given)."""
+    given = ctx.params.get("config")
+    if given is None:  # no --config at all: an empty config, as singer-sdk's own callbacks
+        return {}, False
+    return dict(given.config), bool(given.parse_env)

@@ -38,6 +38,7 @@ from target_algolia.mirror import (
     parse_mirror_streams,
 )
 from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
+from target_algolia.preflight import test_option
 from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.scan import ReadStrategy
@@ -459,5 +460,10 @@ class TargetAlgolia(SDKInternalsTarget):
     @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """The CLI, reporting expected failures as one line and a non-zero exit."""
-        return install_clean_errors(super().get_singer_command(), cls.logger, explain_failure)
+        """The CLI, reporting expected failures as one line and a non-zero exit.
+
+        It adds ``--test``, the read-only preflight (preflight.py).
+        """
+        command = super().get_singer_command()
+        command.params.append(test_option(cls))
+        return install_clean_errors(command, cls.logger, explain_failure)
