@@ -51,6 +51,15 @@ Re-read this list on any singer-sdk upgrade.
     record. If it is renamed, a record without its stream's key properties
     ends the run again.
 
+``PluginBase._env_var_config`` (override, in :class:`SDKInternalsTarget`)
+    ``--config ENV`` reads settings from ``TARGET_ALGOLIA_<SETTING>``
+    variables, as Meltano sets them for a plugin command such as
+    ``meltano test target-algolia``. singer-sdk converts integer, boolean,
+    array and object settings from their text, but leaves a number setting
+    (``max_wait_seconds``, ``mirror_max_removal_fraction``) a string, which
+    then fails validation; the override converts those too. If it is renamed,
+    ``--config ENV`` with a number setting fails validation again.
+
 ``plugin_base._ConfigInput`` (read -> :func:`cli_config`)
     What singer-sdk's ``--config`` callback leaves in the click context: the
     merged config files and whether ``ENV`` was given. The target's ``--test``
@@ -68,8 +77,11 @@ RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers._typing import is_integer_type, is_number_type
 from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
@@ -99,6 +111,7 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
         "(self, message_dict: 'dict') -> 'None'"
     ),
     "singer_sdk.sinks:BatchSink._singer_validate_message": "(self, record: 'dict') -> 'None'",
+    "singer_sdk.plugin_base:PluginBase._env_var_config": "(cls) -> 'dict[str, t.Any]'",
 }
 
 #: Text singer-sdk's source must still contain for the hand-overs above to be
@@ -123,6 +136,9 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
         "sink._singer_validate_message(transformed_record)",
     ),
     "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
+    "singer_sdk.plugin_base:PluginBase.__init__": (
+        "config_dict.update(self._env_var_config)",
+    ),
     "singer_sdk.plugin_base:PluginBase.cb_config": ("return _ConfigInput.from_cli_args(*value)",),
     "singer_sdk.plugin_base:_ConfigInput": (
         "config: dict[str, t.Any] = dataclasses.field(default_factory=dict)",
@@ -136,6 +152,18 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
 
 class SDKInternalsTarget(Target):
     """singer-sdk's Target, its private hooks handed over to plainly named methods."""
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, t.Any]:
+        config = dict(super()._env_var_config)
+        properties = cls.config_jsonschema.get("properties", {})
+        for name, value in config.items():
+            schema = properties.get(name, {})
+            if isinstance(value, str) and is_number_type(schema) and not is_integer_type(schema):
+                with contextlib.suppress(ValueError):  # else validation names the setting
+                    config[name] = float(value)
+        return config
 
     @property
     def latest_state(self) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import typing as t
 
@@ -142,3 +143,34 @@ def test_invalid_settings_fail_in_one_line_before_any_call(
     assert "uses plain http: https is required" in out.stderr
     assert "Traceback" not in out.stderr
     assert calls(emu) == {}
+
+
+def test_config_env_reads_number_settings_as_meltano_exports_them(emu: EmulatorServer) -> None:
+    """`--config ENV` (Meltano's `test` command): every setting arrives as text."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TARGET_ALGOLIA_")},
+        "TARGET_ALGOLIA_APP_ID": emu.app_id,
+        "TARGET_ALGOLIA_API_KEY": emu.api_key,
+        "TARGET_ALGOLIA_API_URL": emu.url,
+        "TARGET_ALGOLIA_MAX_WAIT_SECONDS": "2.5",
+        "TARGET_ALGOLIA_MIRROR_MAX_REMOVAL_FRACTION": "0.25",
+        "TARGET_ALGOLIA_ERASURE_STREAMS": '["erasure_requests"]',
+    }
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "--config", "ENV", "--test"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    good = run()
+    assert good.returncode == 0, good.stderr
+    assert "OK: " in good.stderr
+    bad = run(TARGET_ALGOLIA_MAX_WAIT_SECONDS="soon")
+    assert bad.returncode == 1
+    (line,) = problem_lines(bad.stderr)
+    assert "'soon' is not of type 'number' in config['max_wait_seconds']" in line
