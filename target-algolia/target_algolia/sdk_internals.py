@@ -136,9 +136,7 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
         "sink._singer_validate_message(transformed_record)",
     ),
     "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
-    "singer_sdk.plugin_base:PluginBase.__init__": (
-        "config_dict.update(self._env_var_config)",
-    ),
+    "singer_sdk.plugin_base:PluginBase.__init__": ("config_dict.update(self._env_var_config)",),
     "singer_sdk.plugin_base:PluginBase.cb_config": ("return _ConfigInput.from_cli_args(*value)",),
     "singer_sdk.plugin_base:_ConfigInput": (
         "config: dict[str, t.Any] = dataclasses.field(default_factory=dict)",
