@@ -7,13 +7,19 @@ import re
 import typing as t
 from datetime import datetime
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from algolia_emulator import SEARCH_ONLY_KEY
 from algolia_testkit.target_runs import (
+    api_calls,
     base_config,
     event,
+    load_profiles,
     put_user,
     record,
     run_cli,
+    run_in_process,
     schema,
     segments_of,
     state,
@@ -201,3 +207,51 @@ def test_a_stream_cannot_be_both_an_erasure_and_a_mirror_stream(
     assert out.returncode == 1
     assert "is in both erasure_streams and mirror_streams" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# Generated requests: existing, absent and invalid IDs, repeats, withdrawn rows --------
+
+EXISTING = ["u1", "u2", "u3", "team/u4", "a=b+c_d-e"]
+#: The user-ID rule restated here, independently of algolia_api.
+VALID_ID = re.compile(r"[A-Za-z0-9=+/_-]{1,129}")
+
+user_ids = st.one_of(
+    st.sampled_from([*EXISTING, "ghost", "x" * 129]),
+    st.sampled_from([None, 42, "", " ", "bad id", "é", "x" * 130, "a\nb", ["u1"]]),
+    st.text(max_size=8),
+)
+requests = st.lists(st.tuples(user_ids, st.booleans()), max_size=12)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(requests)
+def test_exactly_the_valid_requested_profiles_are_deleted(
+    emu: EmulatorServer, generated: list[tuple[t.Any, bool]]
+) -> None:
+    load_profiles(emu, {user: [("vip", "crm")] for user in EXISTING + ["bystander"]})
+    emu.admin.reset_stats()
+    messages = [schema(E)]
+    for user, withdrawn in generated:
+        extra = {"_sdc_deleted_at": "2026-11-02T00:00:00Z"} if withdrawn else {}
+        messages.append(request(user, **extra))
+    run = run_in_process(base_config(emu, erasure_streams=[E]), [*messages, state(1)])
+    assert run.error is None, run.error
+
+    live = [u for u, withdrawn in generated if not withdrawn]
+    wanted = {u for u in live if isinstance(u, str) and VALID_ID.fullmatch(u)}
+    for user in [*EXISTING, "bystander"]:
+        profile = emu.admin.get_user(user)
+        if user in wanted:
+            assert profile is None, user
+        else:
+            assert profile is not None, user
+            assert profile["segments"] == [{"id": "vip", "source": "crm"}]
+    assert deletes(emu) == len(wanted)
+    assert api_calls(emu)["puts"] == {}  # no segment write either
+    stats = run.target.stats
+    valid_records = sum(1 for u in live if isinstance(u, str) and u in wanted)
+    assert sum(stats.rejected.values()) == len(live) - valid_records
+    assert stats.skipped["erasure_request_deleted"] == len(generated) - len(live)
+    assert run.states == [{"bookmark": 1}]
