@@ -230,7 +230,7 @@ requests = st.lists(st.tuples(user_ids, st.booleans()), max_size=12)
 def test_exactly_the_valid_requested_profiles_are_deleted(
     emu: EmulatorServer, generated: list[tuple[t.Any, bool]]
 ) -> None:
-    load_profiles(emu, {user: [("vip", "crm")] for user in EXISTING + ["bystander"]})
+    load_profiles(emu, {user: [("vip", "crm")] for user in [*EXISTING, "bystander"]})
     emu.admin.reset_stats()
     messages = [schema(E)]
     for user, withdrawn in generated:
