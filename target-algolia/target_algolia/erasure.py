@@ -222,8 +222,8 @@ class ErasureRequests:
             with self._lock:
                 self.already_gone += 1
             self.logger.info(
-                "%sProfile %s is already gone (404): nothing to erase",
-                "Dry run: " if writer.dry_run else "",
+                "%s %s is already gone (404): nothing to erase",
+                "Dry run: profile" if writer.dry_run else "Profile",
                 user_id,
             )
             return

@@ -324,7 +324,7 @@ class TargetAlgolia(SDKInternalsTarget):
 
     def _state_unemitted(self) -> bool:
         if self._holding_state_for_mirror or self.erasure.holding_state:
-            return False  # held on purpose until the mirror plan is applied
+            return False  # held on purpose until the mirror plan and erasure are applied
         return bool(self.latest_state) and self.latest_state != self._last_emitted_state
 
     @property

@@ -155,7 +155,7 @@ def test_dry_run_reports_what_would_be_erased_without_deleting(
     assert deletes(emu) == 0
     assert emu.admin.get_user("alice") is not None
     assert "Dry run: would erase profile alice" in out.stderr
-    assert "Dry run: Profile nobody is already gone (404)" in out.stderr
+    assert "Dry run: profile nobody is already gone (404)" in out.stderr
     # Over the guard: a dry run says a real run would stop, and still reports.
     assert "Dry run: a real run would stop here. Erasure guard" in out.stderr
     assert erasure_part(out.stderr) == "would_erase:1,already_gone:1"
