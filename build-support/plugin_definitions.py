@@ -51,6 +51,16 @@ PLUGINS: dict[str, dict[str, Any]] = {
         "label": "Algolia Personalization",
         "description": "Audience memberships written to Algolia user profiles as segments",
         "keywords": ["meltano_sdk", "algolia", "personalization"],
+        # `meltano test target-algolia`; meltano.yml declares the same by hand.
+        "commands": {
+            "test": {
+                "args": "--config ENV --test",
+                "description": (
+                    "Check credentials, region, ACLs and the segments field with one "
+                    "read call; writes nothing."
+                ),
+            }
+        },
     },
 }
 
@@ -124,6 +134,7 @@ def hub_definition(plugin: str, about_json: dict[str, Any]) -> dict[str, Any]:
         "maintenance_status": "active",
         "keywords": meta["keywords"],
         "capabilities": sorted(about_json["capabilities"]),
+        **({"commands": meta["commands"]} if "commands" in meta else {}),
         "settings_group_validation": [sorted(required)] if required else [],
         "settings": settings(about_json),
     }

@@ -201,6 +201,9 @@ def test_private_singer_sdk_names_are_used_only_in_the_internals_module(
     assert outside == [], f"private singer-sdk names outside {internals}: {outside}"
 
 
+_MISSING = object()
+
+
 def installed_signature(dotted: str) -> str:
     """What the installed singer-sdk has for ``module:Class.name`` (or ``module:name``).
 
@@ -212,8 +215,9 @@ def installed_signature(dotted: str) -> str:
     *path, name = qualname.split(".")
     for part in path:
         owner = getattr(owner, part)
-    if hasattr(owner, name):
-        value = inspect.getattr_static(owner, name)
+    # getattr_static: a class property is looked at, not evaluated on the base class.
+    value = inspect.getattr_static(owner, name, _MISSING)
+    if value is not _MISSING:
         functions = _functions(value)
         if functions:
             return str(inspect.signature(t.cast(t.Any, functions[-1])))

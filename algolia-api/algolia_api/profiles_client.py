@@ -1,7 +1,7 @@
 """A small client for the endpoints the plugins call outside singer-sdk streams.
 
-The target reads and writes one profile at a time through it, and both plugins
-use it to check credentials. Retries, pacing and error mapping come from the
+The target reads, writes and deletes one profile at a time through it, and
+both plugins use it to check credentials. Retries, pacing and error mapping come from the
 shared policy modules, never from here.
 """
 
@@ -14,7 +14,7 @@ import typing as t
 import backoff
 import requests
 
-from algolia_api.errors import raise_for_response
+from algolia_api.errors import NotFoundError, raise_for_response
 from algolia_api.http import build_session, session_stats
 from algolia_api.pacing import RateLimitPacer
 from algolia_api.pages import MAX_PAGE_SIZE, Page, PageTokens
@@ -158,6 +158,19 @@ class AlgoliaClient:
         path = segments_path(user_id)
         check_segments_to_write(segments)
         return t.cast(dict, self.request("PUT", path, json={"segments": segments}))
+
+    def delete_user(self, user_id: str) -> dict[str, t.Any] | None:
+        """``DELETE /2/users/{userID}``: Algolia's answer (``deletedAt``, ``deletedUntil``...).
+
+        None when Algolia answers 404: the profile is already gone, which is
+        what the caller asked for, so it is not an error. Other failures raise
+        as every call does (401/403 end the run; 5xx and 429 are retried).
+        """
+        try:
+            answer = self.request("DELETE", user_path(user_id))
+        except NotFoundError:
+            return None
+        return answer if isinstance(answer, dict) else {}
 
     def list_users(self, **params: t.Any) -> dict[str, t.Any]:
         """One page of ``GET /2/users``."""

@@ -77,13 +77,21 @@ def settings_view(emu: Emulator) -> dict[str, Any]:
         "rate_window": emu.limiter.window,
         "latency_ms": emu.settings.latency_ms,
         "clock_offset": emu.settings.clock_offset,
+        "segments_beta": emu.settings.segments_beta,
         "users": len(emu.store),
         "seed": emu.seed,
     }
 
 
 def _apply_settings(emu: Emulator, body: dict[str, Any]) -> None:
-    unknown = set(body) - {"bounds", "rate_limit", "rate_window", "latency_ms", "clock_offset"}
+    unknown = set(body) - {
+        "bounds",
+        "rate_limit",
+        "rate_window",
+        "latency_ms",
+        "clock_offset",
+        "segments_beta",
+    }
     if unknown:
         raise ApiError(400, "Bad Request", f"unknown settings: {sorted(unknown)}")
     try:
@@ -105,6 +113,10 @@ def _apply_settings(emu: Emulator, body: dict[str, Any]) -> None:
     offset = _number(body, "clock_offset")
     if offset is not None:
         emu.settings.clock_offset = offset
+    if "segments_beta" in body:
+        if not isinstance(body["segments_beta"], bool):
+            raise ApiError(400, "Bad Request", "segments_beta must be true or false")
+        emu.settings.segments_beta = body["segments_beta"]
 
 
 def _fault_filter(body: dict[str, Any]) -> dict[str, Any]:

@@ -189,6 +189,7 @@ class AdminClient:
         rate_window: float | None = None,
         latency_ms: float | None = None,
         clock_offset: float | None = None,
+        segments_beta: bool | None = None,
     ) -> dict[str, Any]:
         body = _drop_none(
             bounds=bounds,
@@ -196,6 +197,7 @@ class AdminClient:
             rate_window=rate_window,
             latency_ms=latency_ms,
             clock_offset=clock_offset,
+            segments_beta=segments_beta,
         )
         return self._call("PATCH", "/settings", body)
 

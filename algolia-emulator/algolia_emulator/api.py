@@ -8,6 +8,7 @@ documents 422, not 400, for bad query parameters).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -196,10 +197,18 @@ def _parse_list_query(emu: Emulator, query: str) -> ListQuery:
     )
 
 
+def _without_segments(blob: bytes) -> bytes:
+    """A stored profile as an application without the segments beta serves it."""
+    user = json.loads(blob)
+    user.pop("segments", None)
+    return json.dumps(user, separators=(",", ":")).encode()
+
+
 def _list_users(emu: Emulator, req: Incoming, _raw_id: str | None) -> Reply:
     query = _parse_list_query(emu, req.query)
     page = emu.store.list_page(query)
-    parts = [b'{"users":[', b",".join(page.blobs), b"]"]
+    blobs = page.blobs if emu.settings.segments_beta else map(_without_segments, page.blobs)
+    parts = [b'{"users":[', b",".join(blobs), b"]"]
     if page.has_next and page.last_id is not None:
         boundary = page.last_id
         overlap = emu.faults.take_overlap()
@@ -234,7 +243,7 @@ def _get_user(emu: Emulator, _req: Incoming, raw_id: str | None) -> Reply:
     blob = emu.store.get_serialized(user_id)
     if blob is None:
         raise ApiError(404)
-    return Reply(200, blob, {})
+    return Reply(200, blob if emu.settings.segments_beta else _without_segments(blob), {})
 
 
 def _delete_user(emu: Emulator, _req: Incoming, raw_id: str | None) -> Reply:
@@ -280,6 +289,8 @@ def validate_segments(payload: Any) -> list[dict[str, str]]:
 
 
 def _put_segments(emu: Emulator, req: Incoming, raw_id: str | None) -> Reply:
+    if not emu.settings.segments_beta:
+        raise ApiError(404)  # no such endpoint without the beta
     user_id = _decode_user_id(raw_id or "")
     try:
         payload = parse_json_body(req.body)

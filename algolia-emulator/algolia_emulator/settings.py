@@ -29,6 +29,8 @@ class Settings:
     bounds: str = "inclusive"
     latency_ms: float = 0.0
     clock_offset: float = 0.0  # seconds added to every timestamp the server stamps
+    # Off: an application without the segments beta (no segments field, no write endpoint).
+    segments_beta: bool = True
 
     def __post_init__(self) -> None:
         self.set_bounds(self.bounds)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from algolia_emulator import EmulatorServer
+from algolia_emulator.admin_client import AdminError
 
 PATH = "/2/users/user-000001/segments"
 
@@ -117,3 +118,23 @@ def test_clock_offset_shifts_server_stamps(emulator_factory: Any, make_client: A
     ).json()
     skew = _parse(body["updatedAt"]) - datetime.now(timezone.utc)
     assert 3590 < skew.total_seconds() < 3610
+
+
+def test_without_the_segments_beta_profiles_lack_the_field_and_writes_are_404(
+    emulator: EmulatorServer, client: Any
+) -> None:
+    emulator.admin.set_settings(segments_beta=False)
+    users = client.get("/2/users", params={"limit": 1000}).json()["users"]
+    assert len(users) == 50
+    assert all("segments" not in user for user in users)
+    one = client.get("/2/users/user-000001").json()
+    assert "segments" not in one
+    put = client.call("PUT", PATH, json_body={"segments": [{"id": "a", "source": "crm"}]})
+    assert put.status_code == 404
+    # The stored profiles keep their segments: switching the beta on serves them again.
+    assert emulator.admin.set_settings(segments_beta=True)["segments_beta"] is True
+    again = client.get("/2/users", params={"limit": 1000}).json()["users"]
+    assert any("segments" in user for user in again)
+    with pytest.raises(AdminError) as refused:
+        emulator.admin.set_settings(segments_beta="no")  # type: ignore[arg-type]
+    assert refused.value.status == 400

@@ -61,6 +61,21 @@ Re-read this list on any singer-sdk upgrade.
     renamed, deleted rows count as members again; ``tests/test_sdk_internals.py``
     fails first.
 
+``PluginBase._env_var_config`` (override, in :class:`SDKInternalsTarget`)
+    ``--config ENV`` reads settings from ``TARGET_ALGOLIA_<SETTING>``
+    variables, as Meltano sets them for a plugin command such as
+    ``meltano test target-algolia``. singer-sdk converts integer, boolean,
+    array and object settings from their text, but leaves a number setting
+    (``max_wait_seconds``, ``mirror_max_removal_fraction``) a string, which
+    then fails validation; the override converts those too. If it is renamed,
+    ``--config ENV`` with a number setting fails validation again.
+
+``plugin_base._ConfigInput`` (read -> :func:`cli_config`)
+    What singer-sdk's ``--config`` callback leaves in the click context: the
+    merged config files and whether ``ENV`` was given. The target's ``--test``
+    option (``preflight``) builds the target from it, as the tap's ``--test``
+    does. If it changes, ``--test`` fails with an attribute error.
+
 Public singer-sdk behaviour relied on, listed here because a change would
 break the target just as silently: ``SingerCommand.excepthook`` is looked up on
 the command instance when the CLI is invoked (``algolia_api.install_clean_errors``,
@@ -72,8 +87,11 @@ RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers._typing import is_integer_type, is_number_type
 from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
@@ -83,6 +101,8 @@ from target_algolia.source_fields import DELETED_AT
 
 if t.TYPE_CHECKING:
     from types import FrameType
+
+    import click
 
 #: The private singer-sdk names used above, as ``module:Class.name``, with the
 #: ``inspect.signature`` text of each method (for an attribute, the annotation
@@ -106,6 +126,7 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
     "singer_sdk.sinks:BatchSink._remove_sdc_metadata_from_record": (
         "(self, record: 'dict') -> 'None'"
     ),
+    "singer_sdk.plugin_base:PluginBase._env_var_config": "(cls) -> 'dict[str, t.Any]'",
 }
 
 #: Text singer-sdk's source must still contain for the hand-overs above to be
@@ -134,6 +155,12 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
         'record.pop("_sdc_deleted_at", None)',
     ),
     "singer_sdk.plugin_base:SingerCommand.invoke": ("sys.excepthook = self.excepthook",),
+    "singer_sdk.plugin_base:PluginBase.__init__": ("config_dict.update(self._env_var_config)",),
+    "singer_sdk.plugin_base:PluginBase.cb_config": ("return _ConfigInput.from_cli_args(*value)",),
+    "singer_sdk.plugin_base:_ConfigInput": (
+        "config: dict[str, t.Any] = dataclasses.field(default_factory=dict)",
+        "parse_env: bool = False",
+    ),
     "singer_sdk.sinks.core:Sink._add_sdc_metadata_to_record": (
         'record["_sdc_table_version"] = message.get("version")',
     ),
@@ -142,6 +169,18 @@ SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
 
 class SDKInternalsTarget(Target):
     """singer-sdk's Target, its private hooks handed over to plainly named methods."""
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, t.Any]:
+        config = dict(super()._env_var_config)
+        properties = cls.config_jsonschema.get("properties", {})
+        for name, value in config.items():
+            schema = properties.get(name, {})
+            if isinstance(value, str) and is_number_type(schema) and not is_integer_type(schema):
+                with contextlib.suppress(ValueError):  # else validation names the setting
+                    config[name] = float(value)
+        return config
 
     @property
     def latest_state(self) -> dict | None:
@@ -205,3 +244,11 @@ class SDKInternalsBatchSink(BatchSink):
             record[DELETED_AT] = deleted_at
         else:
             super()._remove_sdc_metadata_from_record(record)
+
+
+def cli_config(ctx: click.Context) -> tuple[dict[str, t.Any], bool]:
+    """The ``--config`` singer-sdk's CLI parsed: (merged config files, ``ENV`` given)."""
+    given = ctx.params.get("config")
+    if given is None:  # no --config at all: an empty config, as singer-sdk's own callbacks
+        return {}, False
+    return dict(given.config), bool(given.parse_env)

@@ -38,6 +38,8 @@ class RunStats:
         self.max_window_seconds = 0.0
         #: Mirror stream -> its outcome (proof, segments added/removed).
         self.mirror: dict[str, str] = {}
+        #: The erasure streams' outcome (counts, latest deletedUntil); "" without them.
+        self.erasure = ""
         self.skipped: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         # Longest a batch's oldest record waited from acceptance to written (s).
@@ -53,6 +55,10 @@ class RunStats:
     def note_mirror(self, stream: str, outcome: str) -> None:
         with self._lock:
             self.mirror[stream] = outcome
+
+    def note_erasure(self, outcome: str) -> None:
+        with self._lock:
+            self.erasure = outcome
 
     def note_window(self, seconds: float) -> None:
         with self._lock:
@@ -106,6 +112,7 @@ class RunStats:
                     else []
                 ),
                 *([f"mirror={{{self._mirror_outcomes()}}}"] if self.mirror else []),
+                *([f"erasure={{{self.erasure}}}"] if self.erasure else []),
                 f"skipped={_by_reason(self.skipped)}",
                 f"rejected={_by_reason(self.rejected)}",
                 f"api_calls={calls}",

@@ -23,6 +23,13 @@ from algolia_api import (
     user_agent,
 )
 from target_algolia.batch_files import BatchFileError, batch_records
+from target_algolia.erasure import (
+    ERASURE_PROPERTIES,
+    ErasureGuardError,
+    ErasureRequests,
+    ErasureSink,
+    parse_erasure_streams,
+)
 from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS, WaitBound
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger
 from target_algolia.mirror import (
@@ -31,6 +38,7 @@ from target_algolia.mirror import (
     parse_mirror_streams,
 )
 from target_algolia.mirror_plan import Guards, MirrorGuardError, MirrorRun
+from target_algolia.preflight import test_option
 from target_algolia.profile_writer import ProfileWriter
 from target_algolia.reader import AudienceMessageReader
 from target_algolia.rejected_share import (
@@ -56,6 +64,7 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
+    from singer_sdk.sinks import Sink
 
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
@@ -202,7 +211,9 @@ def explain_failure(error: BaseException) -> str | None:
         return f"Stopped: {error}. No STATE is emitted past it."
     if isinstance(error, InvalidInputLine):
         return f"Stopped at a corrupt input line; no STATE is emitted past it. {str(error)[:500]}"
-    if isinstance(error, (RejectsPathError, MirrorGuardError, TooManyRejectedError)):
+    if isinstance(
+        error, (RejectsPathError, MirrorGuardError, TooManyRejectedError, ErasureGuardError)
+    ):
         return str(error)
     return None
 
@@ -212,7 +223,11 @@ class TargetAlgolia(SDKInternalsTarget):
 
     name = "target-algolia"
     config_jsonschema = plugin_config_schema(
-        CONNECTION_PROPERTIES, TARGET_PROPERTIES, REJECTED_SHARE_PROPERTIES, MIRROR_PROPERTIES
+        CONNECTION_PROPERTIES,
+        TARGET_PROPERTIES,
+        REJECTED_SHARE_PROPERTIES,
+        MIRROR_PROPERTIES,
+        ERASURE_PROPERTIES,
     )
     default_sink_class = AlgoliaSegmentsSink
     # Malformed lines fail with one clear line instead of a traceback or a TypeError.
@@ -235,6 +250,13 @@ class TargetAlgolia(SDKInternalsTarget):
         self.settings = ConnectionSettings.from_config(self.config)
         # Refused here, at start-up: overlapping scopes, malformed entries.
         self.mirror_streams = parse_mirror_streams(self.config.get("mirror_streams"))
+        # Erasure (erasure.py): its streams get their own sink; applied at end of input.
+        self.erasure = ErasureRequests(
+            parse_erasure_streams(self.config.get("erasure_streams"), self.mirror_streams),
+            user_id_field=self.config["user_id_field"],
+            max_profiles=int(self.config["erasure_max_profiles"]),
+            logger=self.logger,
+        )
         self._memberships: dict[str, Membership] = {}
         self._mirror_applied = False
         self.stats = RunStats()
@@ -314,8 +336,10 @@ class TargetAlgolia(SDKInternalsTarget):
             self.write_state(copy.deepcopy(self.latest_state))
 
     def _state_unemitted(self) -> bool:
-        if self._holding_state_for_mirror or self._too_many_rejected:
-            return False  # held on purpose (mirror plan pending, rejects over the bound)
+        if self._holding_state_for_mirror or self.erasure.holding_state:
+            return False  # held on purpose until the mirror plan and erasure are applied
+        if self._too_many_rejected:
+            return False  # held on purpose: rejects over the bound (rejected_share)
         return bool(self.latest_state) and self.latest_state != self._last_emitted_state
 
     @property
@@ -337,9 +361,16 @@ class TargetAlgolia(SDKInternalsTarget):
         return self._memberships[stream]
 
     @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name in self.erasure.streams:
+            return ErasureSink
+        return super().get_sink_class(stream_name)
+
+    @override
     def write_state(self, state: dict) -> None:
-        if self._holding_state_for_mirror:
-            # The mirror plan is applied at the end of input: no STATE before it.
+        if self._holding_state_for_mirror or self.erasure.holding_state:
+            # The mirror plan and the erasure are applied at the end of input:
+            # no STATE before them.
             return
         if self._too_many_rejected:
             # The next run must read this input again (rejected_share).
@@ -390,6 +421,8 @@ class TargetAlgolia(SDKInternalsTarget):
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
+            if self.erasure.streams:
+                self._apply_erasure()
             if self.mirror_streams:
                 self._apply_mirror()
         finally:
@@ -400,6 +433,21 @@ class TargetAlgolia(SDKInternalsTarget):
         self.logger.info("%s", self.summary())
         if self._too_many_rejected:
             raise too_many_rejected(self.stats, float(self.config[MAX_REJECTED_FRACTION]))
+
+    def _apply_erasure(self) -> None:
+        """Delete the requested profiles (erasure.py), then emit the STATE held back.
+
+        Before the mirror plan: a mirror guard must not hold up an erasure, and
+        the plan's scan then no longer sees the erased profiles.
+        """
+        writer = self.writer
+        writer.flushing = True  # a signal now must not emit STATE
+        try:
+            self.erasure.apply(writer)
+        finally:
+            writer.flushing = False
+        if self.latest_state:
+            self.write_state(copy.deepcopy(self.latest_state))
 
     def _apply_mirror(self) -> None:
         """Plan, guard and apply the mirror streams, then emit the STATE held back."""
@@ -437,5 +485,10 @@ class TargetAlgolia(SDKInternalsTarget):
     @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """The CLI, reporting expected failures as one line and a non-zero exit."""
-        return install_clean_errors(super().get_singer_command(), cls.logger, explain_failure)
+        """The CLI, reporting expected failures as one line and a non-zero exit.
+
+        It adds ``--test``, the read-only preflight (preflight.py).
+        """
+        command = super().get_singer_command()
+        command.params.append(test_option(cls))
+        return install_clean_errors(command, cls.logger, explain_failure)

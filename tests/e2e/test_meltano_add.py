@@ -5,7 +5,8 @@ README's "Add to your Meltano project" tells a user to.
 with the Hub definition files of meltano-hub/, whose pip_url is pointed at this
 checkout as a git URL with ``#subdirectory=`` (a user keeps the published
 pip_url, or writes ``git+https://...`` the same way); credentials and the
-emulator's URL only from environment variables; then an import
+emulator's URL only from environment variables; `meltano test target-algolia`
+(the Hub definition's preflight command); then an import
 (``meltano run tap-algolia target-jsonl``) and an export from a JSON-lines file
 through target-algolia, both checked on the emulator.
 """
@@ -91,6 +92,11 @@ def test_add_both_plugins_to_a_new_project(new_meltano_project, repo_git_url, em
         "TARGET_JSONL_DESTINATION_PATH": str(out),
     }
     assert DEFAULT_API_KEY not in (project / "meltano.yml").read_text()
+
+    # The Hub definition's `test` command runs the read-only preflight (--config ENV).
+    checked = meltano("test", "target-algolia", env=env)
+    assert "OK: " in checked.stdout + checked.stderr
+    assert "100 profiles read" in checked.stdout + checked.stderr
 
     # 3. Import: every profile of the application lands in users.jsonl.
     meltano("run", "tap-algolia", "target-jsonl", env=env)

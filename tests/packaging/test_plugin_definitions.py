@@ -172,3 +172,21 @@ def test_hub_definition_fits_the_hub_schema(plugin: str) -> None:
         for option in setting.get("options", []):
             assert isinstance(option["value"], str), setting["name"]
             assert isinstance(option["label"], str), setting["name"]
+
+
+def test_target_declares_the_preflight_as_its_meltano_test_command() -> None:
+    """`meltano test target-algolia` runs `--test`; a plugin command gets no --config
+    from Meltano, so it reads the settings Meltano exports (`--config ENV`)."""
+    hub = yaml.safe_load(hub_file("target-algolia").read_text())
+    entry = meltano_yml_entry("target-algolia")
+    assert hub["commands"] == entry["commands"]
+    assert hub["commands"]["test"]["args"].split() == ["--config", "ENV", "--test"]
+    assert hub["commands"]["test"]["description"]
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "target-algolia"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "--test" in out.stdout
