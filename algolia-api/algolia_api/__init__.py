@@ -29,9 +29,15 @@ from algolia_api.http import CallStats, build_session, session_stats, user_agent
 from algolia_api.pacing import PacingStopped, RateLimitPacer
 from algolia_api.pages import MAX_PAGE_SIZE, Page, decode_page
 from algolia_api.profiles_client import AlgoliaClient, describe_failure, log_retry
+from algolia_api.redaction import one_line, redact
 from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
 from algolia_api.sdk_cli_errors import install_clean_errors
-from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings, plugin_config_schema
+from algolia_api.settings import (
+    CONNECTION_PROPERTIES,
+    ConnectionSettings,
+    plugin_config_schema,
+    secret_setting_errors,
+)
 from algolia_api.timestamps import (
     canonical_timestamp,
     format_canonical,
@@ -77,10 +83,13 @@ __all__ = [
     "format_query_timestamp",
     "install_clean_errors",
     "log_retry",
+    "one_line",
     "parse_timestamp",
     "plugin_config_schema",
     "raise_for_response",
+    "redact",
     "retry_delay",
+    "secret_setting_errors",
     "segments_path",
     "session_stats",
     "user_agent",

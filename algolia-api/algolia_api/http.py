@@ -1,12 +1,16 @@
 """The HTTP session both plugins send requests through.
 
-Authentication headers, the User-Agent, TLS verification and rate-limit
-pacing are attached here, once, so the tap's SDK stream and the target's
-client cannot drift apart.
+Authentication headers, the User-Agent, TLS verification, rate-limit pacing
+and the whole-request deadline (``request_timeout`` bounds a request from
+start to the last byte of its body, however slowly the server sends it) are
+attached here, once, so the tap's SDK stream and the target's client cannot
+drift apart.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 import typing as t
@@ -14,7 +18,9 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 
 from algolia_api.errors import RATE_LIMIT_STATUSES
 from algolia_api.pacing import RateLimitPacer
@@ -59,25 +65,160 @@ class CallStats:
                 self.rate_limited += 1
 
 
+# The request deadline ---------------------------------------------------------------
+#
+# urllib3's timeouts bound each socket operation, not the request: a server that
+# sends one byte every few seconds keeps a request alive for ever. So each
+# request gets a RequestDeadline, started when it leaves the pacer; the
+# connection it is sent on registers with it (through a thread-local, as the
+# request and its connection meet inside urllib3's pool), and when the deadline
+# passes a timer shuts the socket down. The blocked read then fails, and the
+# adapter reports a ReadTimeout, retried like any other timeout.
+
+_sending = threading.local()
+
+
+class RequestDeadline:
+    """Shuts down the socket of one request when ``seconds`` have passed since start()."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._connection: t.Any = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def watch(self, connection: t.Any) -> None:
+        """The connection the request goes out on (urllib3's; its socket may come later)."""
+        with self._lock:
+            self._connection = connection
+            expired = self.expired
+        if expired:
+            _shut_down(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connection = self._connection
+        if connection is not None:
+            _shut_down(connection)
+
+
+def _shut_down(connection: t.Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    # socket.socket's own shutdown, also for a TLS socket: it wakes a read
+    # blocked in another thread without touching the TLS state under it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedConnection:
+    """Mixin for urllib3 connections: a request registers with the sending thread's deadline."""
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def whole_request_seconds(timeout: t.Any) -> float | None:
+    """The seconds one whole request may take, from requests' ``timeout`` argument."""
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        return float(timeout)
+    if isinstance(timeout, tuple) and all(isinstance(part, (int, float)) for part in timeout):
+        return float(sum(timeout))
+    return None
+
+
 class PacedAdapter(HTTPAdapter):
-    """Transport adapter that passes every request through the pacer and counts it."""
+    """Transport adapter: paces and counts every request, and bounds it as a whole.
+
+    ``timeout`` (``request_timeout``) bounds the whole request, from the moment
+    it leaves the pacer to the last byte of its body: the body is read here,
+    under the deadline, rather than later by requests (a caller asking for
+    ``stream=True`` still gets the whole body, already read).
+    """
 
     def __init__(self, pacer: RateLimitPacer, stats: CallStats, pool_size: int = 10) -> None:
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.pacer = pacer
         self.stats = stats
 
+    @override
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    @override
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+    @override
     def send(
         self, request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any
     ) -> requests.Response:
         ticket = self.pacer.acquire()
         response: requests.Response | None = None
         try:
-            response = super().send(request, *args, **kwargs)
+            response = self._send_within_deadline(request, *args, **kwargs)
             return response
         finally:
             self.pacer.release(ticket, response)
             self.stats.record(response)
+
+    def _send_within_deadline(
+        self, request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any
+    ) -> requests.Response:
+        seconds = whole_request_seconds(kwargs.get("timeout"))
+        if seconds is None:
+            return super().send(request, *args, **kwargs)
+        deadline = RequestDeadline(seconds)
+        kwargs["stream"] = True
+        _sending.deadline = deadline
+        deadline.start()
+        try:
+            response = super().send(request, *args, **kwargs)
+            _ = response.content  # the body, read under the deadline
+            return response
+        except Exception as exc:
+            if deadline.expired:
+                msg = f"no complete answer within request_timeout ({seconds:g} s)"
+                raise requests.exceptions.ReadTimeout(msg, request=request) from exc
+            raise
+        finally:
+            deadline.cancel()
+            _sending.deadline = None
 
 
 def auth_headers(settings: ConnectionSettings) -> dict[str, str]:

@@ -18,8 +18,14 @@ click, each pinned by a test in algolia-api/tests/test_sdk_cli_errors.py:
   ``TapAlgolia.cli()``) runs ``self.main``, looked up on the instance. So we
   replace the instance's ``main`` with one that installs the hook first.
 
+- The command's ``callback`` (a public click attribute) runs inside
+  ``SingerCommand.invoke``, whose ``except ConfigValidationError`` logs every
+  error and then a second line: we wrap the callback to report it first.
+
 Why: a user who mistyped a key or a region gets one line naming the cause
 and exit code 1, wherever the failure happens; a bug keeps its traceback.
+Every line is made one line and has the key masked (algolia_api.redaction),
+and the masking filter goes on the log handlers singer-sdk has set up.
 The plugins' ``get_singer_command`` overrides call :func:`install_clean_errors`
 with their own explainer for the failures only they raise, so this module is
 the only place that replaces ``excepthook`` or ``main``.
@@ -34,6 +40,7 @@ import requests
 from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api.errors import AlgoliaAPIError
+from algolia_api.redaction import install_log_redaction, one_line, redact
 from algolia_api.user_ids import InvalidUserIDError
 
 if t.TYPE_CHECKING:
@@ -57,6 +64,12 @@ def explain(error: BaseException) -> str:
     """The one line we show for an expected failure."""
     if isinstance(error, ConfigValidationError):
         return f"Invalid configuration: {'; '.join(error.errors) or error}"
+    if isinstance(error, requests.exceptions.InvalidHeader):
+        # requests quotes the header value: it may be the key.
+        return (
+            "A setting sent as an HTTP header (app_id or api_key) holds a line break "
+            "or control character: copy it again from the Algolia dashboard"
+        )
     if isinstance(error, requests.exceptions.Timeout):
         return (
             "Algolia did not answer in time after all retries: check connectivity, "
@@ -94,11 +107,27 @@ def install_clean_errors(
         if line is None and isinstance(exc_value, _EXPECTED):
             line = explain(exc_value)
         if line is not None:
-            logger.error("%s", line)
+            logger.error("%s", redact(one_line(line)))
             return
         original(exc_type, exc_value, exc_traceback)
 
     command.excepthook = excepthook  # type: ignore[attr-defined]
+    install_log_redaction()
+
+    # A config error raised once the command runs is caught by singer-sdk's
+    # SingerCommand.invoke, which logs each error and then "Config validation
+    # failed": two lines or more. Caught first here, it is one.
+    original_callback = command.callback
+    if original_callback is not None:
+
+        def callback(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            try:
+                return original_callback(*args, **kwargs)
+            except ConfigValidationError as exc:
+                logger.error("%s", redact(one_line(explain(exc))))
+                raise SystemExit(1) from None
+
+        command.callback = callback
 
     # singer-sdk installs the hook when the command is invoked, but options
     # such as a tap's --test and --discover run as click callbacks before

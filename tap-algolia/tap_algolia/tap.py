@@ -24,6 +24,7 @@ from algolia_api import (
     build_session,
     install_clean_errors,
     plugin_config_schema,
+    secret_setting_errors,
     user_agent,
 )
 from tap_algolia.message_writer import BufferedMsgSpecWriter
@@ -122,7 +123,10 @@ class TapAlgolia(TerminationOverride, Tap):
     config_jsonschema = plugin_config_schema(CONNECTION_PROPERTIES, TAP_PROPERTIES)
 
     def __init__(self, *, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(validate_config=validate_config, **kwargs)
+        try:
+            super().__init__(validate_config=validate_config, **kwargs)
+        except ConfigValidationError as exc:
+            raise secret_setting_errors(exc, self.config_jsonschema) from None
         if validate_config:
             # Fail fast, with clear messages, on what JSON Schema cannot check.
             _ = self.connection

@@ -8,7 +8,7 @@ import threading
 import typing as t
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import RecordsWithoutSchemaException
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
@@ -20,6 +20,7 @@ from algolia_api import (
     RateLimitPacer,
     install_clean_errors,
     plugin_config_schema,
+    secret_setting_errors,
     user_agent,
 )
 from target_algolia.batch_files import BatchFileError, batch_records
@@ -221,7 +222,10 @@ class TargetAlgolia(SDKInternalsTarget):
     ]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except ConfigValidationError as exc:
+            raise secret_setting_errors(exc, self.config_jsonschema) from None
         # Sinks share one batch and one writer; draining them one after the
         # other keeps the writer single-entry (it parallelises per user itself).
         self.max_parallelism = 1
