@@ -34,6 +34,7 @@ from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wai
 from algolia_api.sdk_cli_errors import install_clean_errors
 from algolia_api.settings import (
     CONNECTION_PROPERTIES,
+    MAX_REQUESTS_PER_MINUTE,
     ConnectionSettings,
     plugin_config_schema,
     secret_setting_errors,
@@ -56,6 +57,7 @@ __all__ = [
     "BASE_DELAY",
     "CONNECTION_PROPERTIES",
     "MAX_PAGE_SIZE",
+    "MAX_REQUESTS_PER_MINUTE",
     "RETRIABLE_EXCEPTIONS",
     "AlgoliaAPIError",
     "AlgoliaClient",

@@ -33,6 +33,7 @@ the only place that replaces ``excepthook`` or ``main``.
 
 from __future__ import annotations
 
+import re
 import sys
 import typing as t
 
@@ -52,6 +53,16 @@ if t.TYPE_CHECKING:
 #: A plugin's own explainer: the one line for a failure it raises, or None.
 Explainer = t.Callable[[BaseException], "str | None"]
 
+#: Longest quoted part of one config error.
+CONFIG_ERROR_LENGTH = 300
+_LONG_WORD = re.compile(r"\S{41,}")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{word[:20]}…{word[-12:]}"
+
+
 _EXPECTED = (
     AlgoliaAPIError,
     InvalidUserIDError,
@@ -63,7 +74,13 @@ _EXPECTED = (
 def explain(error: BaseException) -> str:
     """The one line we show for an expected failure."""
     if isinstance(error, ConfigValidationError):
-        return f"Invalid configuration: {'; '.join(error.errors) or error}"
+        # A schema message quotes the value first: a huge number or text is cut
+        # in its middle, so the setting's name at the end stays.
+        errors = [
+            one_line(_LONG_WORD.sub(_shorten, message), CONFIG_ERROR_LENGTH)
+            for message in error.errors
+        ]
+        return f"Invalid configuration: {'; '.join(errors) or error}"
     if isinstance(error, requests.exceptions.InvalidHeader):
         # requests quotes the header value: it may be the key.
         return (

@@ -8,6 +8,7 @@ refused the same way, with the same words, whichever plugin meets it first.
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 import typing as t
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ DEFAULT_MAX_RETRIES = 8
 #: value is a typo, and past float or socket range it would crash a request.
 MAX_REQUEST_TIMEOUT = 3600
 MAX_MAX_RETRIES = 100
+#: Most calls per minute a plugin's local budget may allow (both plugins' schema
+#: ``maximum``): 200 times Algolia's default limit, and still a finite spacing.
+MAX_REQUESTS_PER_MINUTE = 100_000
 
 CONNECTION_PROPERTIES = th.PropertiesList(
     th.Property(
@@ -43,7 +47,7 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         title="API key",
         description=(
             "Algolia API key with the search, browse and recommendation ACLs. "
-            "Never logged or echoed."
+            "Never logged or echoed: masked as **** wherever it would appear."
         ),
     ),
     th.Property(
@@ -63,7 +67,8 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         title="API URL override",
         description=(
             "Base URL to use instead of the regional host, for example a local "
-            "emulator. Must be https unless the host is loopback."
+            "emulator. Must be https unless the host is loopback (an IP such as "
+            "127.0.0.1, or a localhost name that resolves only to loopback)."
         ),
     ),
     th.Property(
@@ -253,6 +258,10 @@ class ConnectionSettings:
             )
         elif problem := header_value_problem(api_key):
             errors.append(f"api_key {problem} {NOT_SHOWN}")
+        for name, value in config.items():
+            # JSON Schema bounds let NaN through (every comparison with it is false).
+            if isinstance(value, float) and not math.isfinite(value) and name != "api_key":
+                errors.append(f"{name} must be a finite number, not {value!r}")
         region = config.get("region") or "us"
         base_url = ""
         try:

@@ -15,6 +15,7 @@ from typing_extensions import override
 
 from algolia_api import (
     CONNECTION_PROPERTIES,
+    MAX_REQUESTS_PER_MINUTE,
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
@@ -50,6 +51,11 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
+
+#: Upper bounds of the target's numeric settings (schema ``maximum``): a larger
+#: value is a typo, and past the range of a timer or a float it would crash.
+MAX_CONCURRENCY = 256
+MAX_WAIT_LIMIT_SECONDS = 86_400
 
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
@@ -97,20 +103,23 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "max_requests_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUESTS_PER_MINUTE),
         default=400,
         title="Request budget per minute",
         description=(
             "Most API calls this run may make per minute, GETs and PUTs together. "
-            "Keep it under the application's limit of 500 if other clients share it."
+            "Keep it under the application's limit of 500 if other clients share it. "
+            "At most 100000."
         ),
     ),
     th.Property(
         "concurrency",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
         default=8,
         title="Concurrency",
-        description="Users written in parallel within a batch (one shared request budget).",
+        description=(
+            "Users written in parallel within a batch (one shared request budget), 1 to 256."
+        ),
     ),
     th.Property(
         "rejects_path",
@@ -124,7 +133,7 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "max_wait_seconds",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=MAX_WAIT_LIMIT_SECONDS),
         default=DEFAULT_MAX_WAIT_SECONDS,
         title="Longest wait before a write",
         description=(
@@ -132,7 +141,7 @@ TARGET_PROPERTIES = th.PropertiesList(
             "starts writing it, also when the input goes quiet; the STATE after it is "
             "emitted once it is written. A full batch (batch_size_rows) is written at "
             "once. When input outruns the request budget, writes queue up and the "
-            "summary reports the backlog."
+            "summary reports the backlog. At most 86400 (a day)."
         ),
     ),
     th.Property(
@@ -162,10 +171,12 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "summary_interval_seconds",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_WAIT_LIMIT_SECONDS),
         default=60,
         title="Summary interval",
-        description="Seconds between progress summaries on long runs (0: only at the end).",
+        description=(
+            "Seconds between progress summaries on long runs (0: only at the end), at most 86400."
+        ),
     ),
 )
 
