@@ -15,10 +15,11 @@ import typing as t
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from algolia_api.redaction import MASK, excerpt
+from algolia_api.redaction import MASK, excerpt, one_line
 
 if t.TYPE_CHECKING:
     import requests
@@ -188,6 +189,29 @@ def _request_target(response: requests.Response) -> tuple[str, str]:
         return "", ""
     path = (request.path_url or "").split("?", 1)[0]
     return request.method or "", path
+
+
+def request_line(request: requests.PreparedRequest | requests.Request | None) -> str:
+    """``GET /2/users/u1``: the method and path of a request (no query, no headers)."""
+    url = getattr(request, "url", None)
+    if request is None or not isinstance(url, str):
+        return ""
+    path = urlsplit(url).path or "/"
+    return f"{request.method or ''} {path}".strip()
+
+
+def malformed_body_line(response: requests.Response, detail: str) -> str:
+    """One line for a success status whose body is not the documented JSON.
+
+    Names Algolia, the status and the request, and quotes the start of the
+    body as one short line (a proxy's HTML page becomes ``<html> <head> ...``).
+    """
+    where = request_line(response.request)
+    start = excerpt(response.content[:120].decode("utf-8", "replace")) or "empty"
+    return (
+        f"Algolia answered {response.status_code}{' to ' + where if where else ''} with a body "
+        f"that is not the documented JSON ({one_line(detail, 120)}; body: {start!r})"
+    )
 
 
 def error_for_response(response: requests.Response) -> AlgoliaAPIError | None:

@@ -86,6 +86,7 @@ class RequestDeadline:
         self.expired = False
         self._lock = threading.Lock()
         self._connection: t.Any = None
+        self._sock: socket.socket | None = None
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
@@ -96,29 +97,35 @@ class RequestDeadline:
         self._timer.cancel()
 
     def watch(self, connection: t.Any) -> None:
-        """The connection the request goes out on (urllib3's; its socket may come later)."""
+        """The connection the request goes out on (urllib3's; its socket may come later).
+
+        Called again once the request is sent, when the socket is known: the
+        socket is then kept too, because a connection whose answer says
+        ``Connection: close`` drops its ``sock`` while the body is still read
+        from it.
+        """
         with self._lock:
             self._connection = connection
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                self._sock = sock
             expired = self.expired
         if expired:
-            _shut_down(connection)
+            self._shut_down()
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            connection = self._connection
-        if connection is not None:
-            _shut_down(connection)
+        self._shut_down()
 
-
-def _shut_down(connection: t.Any) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
-    # socket.socket's own shutdown, also for a TLS socket: it wakes a read
-    # blocked in another thread without touching the TLS state under it.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    def _shut_down(self) -> None:
+        with self._lock:
+            socks = {id(s): s for s in (getattr(self._connection, "sock", None), self._sock) if s}
+        for sock in socks.values():
+            # socket.socket's own shutdown, also for a TLS socket: it wakes a read
+            # blocked in another thread without touching the TLS state under it.
+            with contextlib.suppress(OSError, ValueError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _WatchedConnection:
@@ -129,6 +136,12 @@ class _WatchedConnection:
         if deadline is not None:
             deadline.watch(self)
         return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> t.Any:
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)  # now with its socket
+        return super().getresponse()  # type: ignore[misc]
 
 
 class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
@@ -215,6 +228,8 @@ class PacedAdapter(HTTPAdapter):
             if deadline.expired:
                 msg = f"no complete answer within request_timeout ({seconds:g} s)"
                 raise requests.exceptions.ReadTimeout(msg, request=request) from exc
+            if isinstance(exc, requests.exceptions.RequestException) and exc.request is None:
+                exc.request = request  # the one error line names the request
             raise
         finally:
             deadline.cancel()

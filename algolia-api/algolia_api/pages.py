@@ -12,6 +12,8 @@ import typing as t
 import msgspec
 import requests
 
+from algolia_api.errors import malformed_body_line
+
 #: Most profiles one list call returns (the API's maximum ``limit``).
 MAX_PAGE_SIZE = 1000
 
@@ -51,5 +53,4 @@ def decode_page(response: requests.Response) -> Page:
                 raise
             return _decode_wide(response.content)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
-        raise MalformedResponseError(msg) from None
+        raise MalformedResponseError(malformed_body_line(response, str(exc))) from None

@@ -40,7 +40,8 @@ import typing as t
 import requests
 from singer_sdk.exceptions import ConfigValidationError
 
-from algolia_api.errors import AlgoliaAPIError
+from algolia_api.errors import AlgoliaAPIError, request_line
+from algolia_api.pages import MalformedResponseError
 from algolia_api.redaction import install_log_redaction, one_line, redact
 from algolia_api.user_ids import InvalidUserIDError
 
@@ -87,15 +88,27 @@ def explain(error: BaseException) -> str:
             "A setting sent as an HTTP header (app_id or api_key) holds a line break "
             "or control character: copy it again from the Algolia dashboard"
         )
+    where = ""
+    if isinstance(error, requests.exceptions.RequestException):
+        line = request_line(error.request)
+        where = f" ({line})" if line else ""
     if isinstance(error, requests.exceptions.Timeout):
         return (
-            "Algolia did not answer in time after all retries: check connectivity, "
+            f"Algolia did not answer in time after all retries{where}: check connectivity, "
             "the region/api_url, or raise request_timeout"
         )
     if isinstance(error, requests.exceptions.ConnectionError):
         return (
-            "Could not reach Algolia after all retries (connection refused or dropped): "
-            "check connectivity and the region/api_url"
+            f"Could not reach Algolia after all retries{where} (connection refused or "
+            "dropped): check connectivity and the region/api_url"
+        )
+    if isinstance(error, requests.exceptions.ChunkedEncodingError) or (
+        isinstance(error, requests.exceptions.ContentDecodingError)
+        and not isinstance(error, MalformedResponseError)
+    ):
+        return (
+            f"Algolia's answer was cut short or could not be decoded after all retries{where}: "
+            "check connectivity and any proxy between this host and Algolia"
         )
     return str(error)
 
