@@ -68,10 +68,22 @@ def _compile(secrets: t.Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
+def _texts_inside(value: t.Any) -> set[str]:
+    """The strings nested in a list or object given as a key: each may be printed alone."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {text for item in value.items() for part in item for text in _texts_inside(part)}
+    if isinstance(value, (list, tuple)):
+        return {text for item in value for text in _texts_inside(item)}
+    return set()
+
+
 def register_secret(secret: t.Any) -> None:
     """Mask ``secret`` (its text, whatever its JSON type) in every later :func:`redact`."""
     global _pattern  # one registry per process, as there is one key
     values = {secret} if isinstance(secret, str) else {str(secret), repr(secret)}
+    values |= _texts_inside(secret)
     values |= {value.strip() for value in values}
     values = {value for value in values if value}
     if not values:
