@@ -47,7 +47,7 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         title="API key",
         description=(
             "Algolia API key with the search, browse and recommendation ACLs. "
-            "Never logged or echoed: masked as **** wherever it would appear."
+            "Never logged or echoed: masked as **** in every log line."
         ),
     ),
     th.Property(
