@@ -86,7 +86,7 @@ TAP_PROPERTIES = th.PropertiesList(
             "Most API calls this run may make per minute, spaced evenly (target-algolia "
             "has the same setting). Leave empty to use whatever the application's "
             "window allows; set it when other clients share the application's 500 calls "
-            "per minute, so that the budgets add up to less than 500. At most 100000."
+            "per minute, so that the budgets add up to less than 500. At most 100000000."
         ),
     ),
     th.Property(

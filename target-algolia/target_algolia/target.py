@@ -109,7 +109,7 @@ TARGET_PROPERTIES = th.PropertiesList(
         description=(
             "Most API calls this run may make per minute, GETs and PUTs together. "
             "Keep it under the application's limit of 500 if other clients share it. "
-            "At most 100000."
+            "At most 100000000."
         ),
     ),
     th.Property(
