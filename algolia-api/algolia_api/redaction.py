@@ -84,6 +84,8 @@ def register_secret(secret: t.Any) -> None:
     global _pattern  # one registry per process, as there is one key
     values = {secret} if isinstance(secret, str) else {str(secret), repr(secret)}
     values |= _texts_inside(secret)
+    # As a server or a traceback may quote it: with its odd characters escaped.
+    values |= {repr(value)[1:-1] for value in _texts_inside(secret)}
     values |= {value.strip() for value in values}
     values = {value for value in values if value}
     if not values:

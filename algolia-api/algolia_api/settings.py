@@ -11,6 +11,7 @@ import ipaddress
 import math
 import socket
 import typing as t
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -189,7 +190,7 @@ def header_value_problem(value: str) -> str | None:
     former. Both would otherwise fail at the first request, quoting the value.
     """
     text = value.strip()
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+    if any(unicodedata.category(char) == "Cc" for char in text):  # C0, DEL and C1
         return (
             "contains a line break or another control character, which an HTTP header cannot carry"
         )
