@@ -46,9 +46,16 @@ from algolia_api.profile_rules import (
     segment_list_problem,
 )
 from algolia_api.profiles_client import AlgoliaClient, describe_failure, log_retry
+from algolia_api.redaction import one_line, redact
 from algolia_api.retry import BASE_DELAY, RETRIABLE_EXCEPTIONS, retry_delay, wait_generator
 from algolia_api.sdk_cli_errors import install_clean_errors
-from algolia_api.settings import CONNECTION_PROPERTIES, ConnectionSettings, plugin_config_schema
+from algolia_api.settings import (
+    CONNECTION_PROPERTIES,
+    MAX_REQUESTS_PER_MINUTE,
+    ConnectionSettings,
+    plugin_config_schema,
+    secret_setting_errors,
+)
 from algolia_api.timestamps import (
     canonical_timestamp,
     format_canonical,
@@ -67,6 +74,7 @@ __all__ = [
     "BASE_DELAY",
     "CONNECTION_PROPERTIES",
     "MAX_PAGE_SIZE",
+    "MAX_REQUESTS_PER_MINUTE",
     "RETRIABLE_EXCEPTIONS",
     "AlgoliaAPIError",
     "AlgoliaClient",
@@ -103,11 +111,14 @@ __all__ = [
     "is_valid_text",
     "json_kind",
     "log_retry",
+    "one_line",
     "parse_timestamp",
     "plugin_config_schema",
     "profile_problem",
     "raise_for_response",
+    "redact",
     "retry_delay",
+    "secret_setting_errors",
     "segment_list_problem",
     "segments_path",
     "session_stats",

@@ -3,15 +3,23 @@
 Every exception here is either retriable (the SDK's ``RetriableAPIError``, so
 singer-sdk's backoff and our client retry it) or fatal (``FatalAPIError``).
 Messages name the status, the request and the likely cause, and never carry
-the API key or request headers.
+the API key or request headers; the server's own message or body is quoted
+as one short line (algolia_api.redaction), with the key masked if it echoes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import typing as t
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from algolia_api.redaction import MASK, excerpt, one_line
 
 if t.TYPE_CHECKING:
     import requests
@@ -113,23 +121,65 @@ _FATAL_BY_STATUS: dict[int, type[AlgoliaFatalError]] = {
 
 
 def _api_message(response: requests.Response) -> str:
+    """The server's own words, as one short line without the key (it may echo it)."""
     try:
         body = response.json()
     except ValueError:
-        text = (response.text or "").strip()
-        return text[:200]
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])[:500]
-    return ""
+        text = response.text or ""
+    else:
+        if not (isinstance(body, dict) and isinstance(body.get("message"), str)):
+            return ""
+        text = body["message"]
+    request = response.request
+    sent_key = request.headers.get("x-algolia-api-key") if request is not None else None
+    if isinstance(sent_key, str) and sent_key:
+        text = text.replace(sent_key, MASK)
+    return excerpt(text)
 
 
 def _float_header(response: requests.Response, name: str) -> float | None:
+    """A finite number from a header, or None (``NaN``, ``inf`` and words are not numbers)."""
     raw = response.headers.get(name)
     if raw is None:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds from now, in either of its HTTP forms; None if unusable.
+
+    RFC 9110 allows delta-seconds (``120``) or an HTTP-date
+    (``Wed, 21 Oct 2026 07:28:00 GMT``). A date is on the server's clock, so it
+    is read against the same answer's ``Date`` when there is one (a host clock
+    minutes off does not stretch or cut the wait). A negative result is 0
+    (retry now); the caller caps a long one.
+    """
+    raw = (response.headers.get("retry-after") or "").strip()
+    if not raw:
+        return None
+    seconds = _float_header(response, "retry-after")
+    if seconds is not None:
+        return max(0.0, seconds)
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000" or no zone: RFC 9110 dates are GMT
+        moment = moment.replace(tzinfo=timezone.utc)
+    reference = datetime.now(timezone.utc)
+    server_now = response.headers.get("date")
+    if server_now:
+        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+            reference = parsedate_to_datetime(server_now)
+        if reference.tzinfo is None:
+            reference = reference.replace(tzinfo=timezone.utc)
+    try:
+        return max(0.0, (moment - reference).total_seconds())
+    except OverflowError:
         return None
 
 
@@ -139,6 +189,29 @@ def _request_target(response: requests.Response) -> tuple[str, str]:
         return "", ""
     path = (request.path_url or "").split("?", 1)[0]
     return request.method or "", path
+
+
+def request_line(request: requests.PreparedRequest | requests.Request | None) -> str:
+    """``GET /2/users/u1``: the method and path of a request (no query, no headers)."""
+    url = getattr(request, "url", None)
+    if request is None or not isinstance(url, str):
+        return ""
+    path = urlsplit(url).path or "/"
+    return f"{request.method or ''} {path}".strip()
+
+
+def malformed_body_line(response: requests.Response, detail: str) -> str:
+    """One line for a success status whose body is not the documented JSON.
+
+    Names Algolia, the status and the request, and quotes the start of the
+    body as one short line (a proxy's HTML page becomes ``<html> <head> ...``).
+    """
+    where = request_line(response.request)
+    start = excerpt(response.content[:120].decode("utf-8", "replace")) or "empty"
+    return (
+        f"Algolia answered {response.status_code}{' to ' + where if where else ''} with a body "
+        f"that is not the documented JSON ({one_line(detail, 120)}; body: {start!r})"
+    )
 
 
 def error_for_response(response: requests.Response) -> AlgoliaAPIError | None:
@@ -151,7 +224,7 @@ def error_for_response(response: requests.Response) -> AlgoliaAPIError | None:
     kwargs: dict[str, t.Any] = {"method": method, "path": path, "response": response}
     if status in RATE_LIMIT_STATUSES:
         error = RateLimitError(status, message, **kwargs)
-        error.retry_after = _float_header(response, "retry-after")
+        error.retry_after = retry_after_seconds(response)
         error.reset_at = _float_header(response, "x-ratelimit-reset")
         return error
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:

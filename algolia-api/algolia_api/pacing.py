@@ -17,7 +17,10 @@ a host clock minutes ahead of or behind Algolia's neither stalls nor slows
 pacing. And pacing always makes progress: it never waits for a reset more
 than one window plus a margin away, and when it knows of no reset and no
 answer is on its way it lets one request through to ask the server. A wait
-long enough to notice is logged with its reason.
+long enough to notice is logged with its reason, also when it is made of
+short waits. A header value that is no usable number (``NaN``, infinity, a
+limit below 1) is ignored and a remaining count outside 0..limit is clamped,
+so no answer can make the pacer spin or wait unbounded.
 
 The first request goes alone: the others wait for its answer, which tells the
 pacer how much of the window other clients have used, so parallel workers
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
 import typing as t
@@ -134,12 +138,19 @@ class RateLimitPacer:
                 self._limit,
                 wait,
             )
-        else:
+        elif self._interval and self._next_slot - self._clock() >= POLL_SECONDS:
             self._logger.info("Pacing: waiting %.0f s to stay within max_requests_per_minute", wait)
+        else:
+            self._logger.info(
+                "Pacing: waited %.0f s so far for the answers in flight to report "
+                "Algolia's rate-limit window",
+                wait,
+            )
 
     def acquire(self) -> int:
         """Block until a request may be sent; return a ticket for :meth:`release`."""
         waited = 0.0
+        logged = False
         with self._cond:
             while True:
                 if self._stopped:
@@ -147,10 +158,13 @@ class RateLimitPacer:
                 now = self._clock()
                 self._roll_window(now)
                 wait = self._wait_needed(now)
-                if wait <= 0:
+                if not wait > 0:  # also NaN: never a wait of unknown length
                     break
-                if not waited and wait >= LOGGED_WAIT:
-                    self._log_wait(wait)
+                # Logged once per request: when a long wait starts, or when
+                # short waits have added up to a long one.
+                if not logged and (wait >= LOGGED_WAIT or waited >= LOGGED_WAIT):
+                    self._log_wait(max(wait, waited))
+                    logged = True
                 wait = min(wait, 1.0)
                 waited += wait
                 self._cond.wait(timeout=wait)
@@ -179,8 +193,11 @@ class RateLimitPacer:
             limit = int(headers["x-ratelimit-limit"])
             remaining = int(headers["x-ratelimit-remaining"])
             window = float(headers["x-ratelimit-reset"])
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):
             return
+        if limit < 1 or not math.isfinite(window):
+            return  # NaN, infinity or no calls at all: not a window to pace on
+        remaining = min(max(remaining, 0), limit)
         self._limit = limit
         now = self._clock()
         # The reset is a moment on the server's clock: read it on ours.

@@ -26,6 +26,8 @@ import typing as t
 import msgspec
 import requests
 
+from algolia_api.errors import malformed_body_line
+
 #: Most profiles one list call returns (the API's maximum ``limit``).
 MAX_PAGE_SIZE = 1000
 
@@ -165,8 +167,7 @@ def decode_page(response: requests.Response) -> Page:
 
 
 def _malformed(response: requests.Response, exc: Exception) -> MalformedResponseError:
-    msg = f"Algolia answered {response.status_code} with a malformed body: {exc}"
-    return MalformedResponseError(msg)
+    return MalformedResponseError(malformed_body_line(response, str(exc)))
 
 
 class PageCycleError(RuntimeError):

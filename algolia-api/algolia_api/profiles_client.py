@@ -14,10 +14,10 @@ import typing as t
 import backoff
 import requests
 
-from algolia_api.errors import NotFoundError, raise_for_response
+from algolia_api.errors import NotFoundError, malformed_body_line, raise_for_response
 from algolia_api.http import build_session, session_stats
 from algolia_api.pacing import RateLimitPacer
-from algolia_api.pages import MAX_PAGE_SIZE, Page, PageTokens
+from algolia_api.pages import MAX_PAGE_SIZE, MalformedResponseError, Page, PageTokens
 from algolia_api.profile_rules import check_segments_to_write, decode_checked_page, decode_profile
 from algolia_api.retry import RETRIABLE_EXCEPTIONS, wait_generator
 from algolia_api.user_ids import segments_path, user_path
@@ -132,7 +132,12 @@ class AlgoliaClient:
         raise_for_response(response)
         if decode is not None:
             return decode(response)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:  # an HTML page, a body cut short: retried, then one line
+            raise MalformedResponseError(malformed_body_line(response, "not JSON")) from None
 
     def get_user(self, user_id: str) -> dict[str, t.Any]:
         """The profile of ``user_id``; raises NotFoundError if there is none.

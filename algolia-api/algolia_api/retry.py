@@ -41,8 +41,11 @@ def retry_delay(
 ) -> float:
     """Seconds to wait before retry number ``attempt + 1`` after ``error``.
 
-    A rate-limit answer is honoured as the server asks: ``Retry-After`` first,
-    else the window reset in ``x-ratelimit-reset``; a little jitter is added so
+    A rate-limit answer is honoured as the server asks: ``Retry-After`` first
+    (seconds or an HTTP date, :func:`algolia_api.errors.retry_after_seconds`),
+    else the window reset in ``x-ratelimit-reset``, never more than
+    :data:`MAX_RATE_LIMIT_DELAY` (a header of ``NaN``, ``inf``, a negative or a
+    huge value is ignored or capped); a little jitter is added so
     that parallel workers do not return in lockstep. Anything else backs off
     exponentially with "equal jitter": half the step is fixed, half random, so
     a retry never fires immediately.
@@ -55,7 +58,8 @@ def retry_delay(
             wait = max(0.0, error.reset_at - now())
         if wait is not None:
             return min(wait, MAX_RATE_LIMIT_DELAY) + 0.25 * rng()
-    step = min(cap, base * (2**attempt))
+    # The exponent is capped: 2 ** 1100 is beyond float range, and the cap is reached long before.
+    step = min(cap, base * (2 ** min(attempt, 64)))
     return step / 2 + (step / 2) * rng()
 
 

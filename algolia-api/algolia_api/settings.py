@@ -8,17 +8,29 @@ refused the same way, with the same words, whichever plugin meets it first.
 from __future__ import annotations
 
 import ipaddress
+import math
+import socket
 import typing as t
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from algolia_api.redaction import redact, register_secret
+
 REGIONS = ("us", "eu")
 REGION_HOST = "https://ai-personalization.{region}.algolia.com"
 DEFAULT_REQUEST_TIMEOUT = 30
 DEFAULT_MAX_RETRIES = 8
+#: Bounds of the numeric connection settings (schema ``maximum``): beyond them a
+#: value is a typo, and past float or socket range it would crash a request.
+MAX_REQUEST_TIMEOUT = 3600
+MAX_MAX_RETRIES = 100
+#: Most calls per minute a plugin's local budget may allow (both plugins' schema
+#: ``maximum``): "no cap" in practice (benchmarks use 10 million), and still a finite spacing.
+MAX_REQUESTS_PER_MINUTE = 100_000_000
 
 CONNECTION_PROPERTIES = th.PropertiesList(
     th.Property(
@@ -36,7 +48,7 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         title="API key",
         description=(
             "Algolia API key with the search, browse and recommendation ACLs. "
-            "Never logged or echoed."
+            "Never logged or echoed: masked as **** in every log line."
         ),
     ),
     th.Property(
@@ -56,24 +68,28 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         title="API URL override",
         description=(
             "Base URL to use instead of the regional host, for example a local "
-            "emulator. Must be https unless the host is loopback."
+            "emulator. Must be https unless the host is loopback (an IP such as "
+            "127.0.0.1, or a localhost name that resolves only to loopback)."
         ),
     ),
     th.Property(
         "request_timeout",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUEST_TIMEOUT),
         default=DEFAULT_REQUEST_TIMEOUT,
         title="Request timeout",
-        description="Seconds to wait for Algolia to answer one request before retrying it.",
+        description=(
+            "Seconds one request may take, from sending it to the last byte of the "
+            "answer, before it is retried (1 to 3600)."
+        ),
     ),
     th.Property(
         "max_retries",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_MAX_RETRIES),
         default=DEFAULT_MAX_RETRIES,
         title="Maximum retries",
         description=(
             "Retries of one request after a 429, a 5xx, a timeout or a dropped "
-            "connection, with exponential backoff and jitter."
+            "connection, with exponential backoff and jitter (0 to 100)."
         ),
     ),
 )
@@ -96,13 +112,31 @@ def plugin_config_schema(*groups: th.PropertiesList) -> dict[str, t.Any]:
     return schema
 
 
+def _resolves_to_loopback_only(host: str) -> bool:
+    """True if ``host`` resolves, and only to loopback addresses."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(address).split("%", 1)[0]).is_loopback for address in addresses
+    )
+
+
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    """A loopback IP literal, or a ``localhost`` name that really resolves to loopback.
+
+    A ``*.localhost`` name is loopback by RFC 6761, but the resolver of a
+    host may say otherwise (a hosts file, a DNS search domain): the API key
+    would then travel in clear to whatever it names. So it is resolved.
+    """
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return False
+        pass
+    name = host.lower().rstrip(".")
+    return (name == "localhost" or name.endswith(".localhost")) and _resolves_to_loopback_only(name)
 
 
 def resolve_base_url(region: str, api_url: str | None) -> str:
@@ -122,13 +156,75 @@ def resolve_base_url(region: str, api_url: str | None) -> str:
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         msg = (
             f"api_url {api_url!r} uses plain http: https is required "
-            "(plain http is only accepted for a loopback host such as 127.0.0.1)"
+            "(plain http is only accepted for a loopback host such as 127.0.0.1, "
+            "or a localhost name that resolves only to loopback addresses)"
         )
         raise ValueError(msg)
     if parts.query or parts.fragment or parts.username or parts.password:
         msg = "api_url must not carry credentials, a query or a fragment"
         raise ValueError(msg)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+#: How an error about the key says that it does not quote it.
+NOT_SHOWN = "(its value is not shown; copy the key again from the Algolia dashboard)"
+
+
+def _json_kind(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` (stripped) cannot be sent as an HTTP header value, or None.
+
+    Header values are Latin-1 text without line breaks or other control
+    characters: requests refuses the latter, http.client cannot encode the
+    former. Both would otherwise fail at the first request, quoting the value.
+    """
+    text = value.strip()
+    if any(unicodedata.category(char) == "Cc" for char in text):  # C0, DEL and C1
+        return (
+            "contains a line break or another control character, which an HTTP header cannot carry"
+        )
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return (
+            "contains a character outside Latin-1: HTTP header values must be Latin-1 "
+            "(Algolia keys and application IDs are plain letters and digits)"
+        )
+    return None
+
+
+def secret_setting_errors(
+    error: ConfigValidationError, schema: t.Mapping[str, t.Any]
+) -> ConfigValidationError:
+    """``error`` with every JSON-schema message about a secret setting rewritten.
+
+    singer-sdk's schema messages quote the value (``['k3y'] is not of type
+    'string' in config['api_key']``); for a setting marked secret the message
+    names the setting and the rule, never the value.
+    """
+    secret_names = [
+        name
+        for name, prop in schema.get("properties", {}).items()
+        if prop.get("secret") or prop.get("writeOnly")
+    ]
+    errors = []
+    for message in error.errors:
+        for name in secret_names:
+            if message.endswith(f" in config[{name!r}]") or f"config[{name!r}][" in message:
+                message = f"{name} must be a string {NOT_SHOWN}"
+        errors.append(redact(message))
+    return ConfigValidationError(redact(str(error)), errors=errors, schema=error.schema)
 
 
 @dataclass(frozen=True)
@@ -148,13 +244,25 @@ class ConnectionSettings:
         errors: list[str] = []
         app_id = config.get("app_id")
         api_key = config.get("api_key")
+        if api_key is not None:
+            register_secret(api_key)  # masked in every log line from now on
         if not isinstance(app_id, str) or not app_id.strip():
             errors.append("app_id is required: your Algolia application ID")
-        if not isinstance(api_key, str) or not api_key.strip():
+        elif problem := header_value_problem(app_id):
+            errors.append(f"app_id {app_id.strip()!r} {problem}")
+        if api_key is not None and not isinstance(api_key, str):
+            errors.append(f"api_key must be a string, not {_json_kind(api_key)} {NOT_SHOWN}")
+        elif not isinstance(api_key, str) or not api_key.strip():
             errors.append(
                 "api_key is required: an Algolia API key with the search, browse "
                 "and recommendation ACLs"
             )
+        elif problem := header_value_problem(api_key):
+            errors.append(f"api_key {problem} {NOT_SHOWN}")
+        for name, value in config.items():
+            # JSON Schema bounds let NaN through (every comparison with it is false).
+            if isinstance(value, float) and not math.isfinite(value) and name != "api_key":
+                errors.append(f"{name} must be a finite number, not {value!r}")
         region = config.get("region") or "us"
         base_url = ""
         try:

@@ -49,7 +49,11 @@ def parse_timestamp(value: str) -> datetime:
     moment = datetime(
         int(year), int(month), int(day), int(hour), int(minute), int(second), int(micro), zone
     )
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        msg = f"not a representable instant: {value!r}"
+        raise ValueError(msg) from None
 
 
 def format_canonical(moment: datetime) -> str:
@@ -93,7 +97,11 @@ def _rewrite(value: str) -> str:
     moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     if not offset:
         return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}Z"
-    moment -= timedelta(minutes=offset)
+    try:
+        moment -= timedelta(minutes=offset)
+    except OverflowError:
+        msg = f"not a representable instant: {value!r}"
+        raise ValueError(msg) from None
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
         f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{micro}Z"

@@ -14,6 +14,7 @@ import typing as t
 
 from algolia_api import parse_timestamp
 from tap_algolia.json_kinds import json_kind
+from tap_algolia.window import EPOCH
 
 FIX = (
     "fix the file, or clear the stored state to import every profile again "
@@ -64,10 +65,16 @@ def check_state(state: t.Any, replication_key: str = "lastUpdatedAt") -> None:
     if value is None or users.get("replication_key", replication_key) != replication_key:
         return
     try:
-        parse_timestamp(value if isinstance(value, str) else "")
+        moment = parse_timestamp(value if isinstance(value, str) else "")
     except ValueError:
         msg = (
             'The state\'s bookmark for "users" (replication_key_value) must be an RFC 3339 '
             f"timestamp such as 2026-11-02T10:00:00.000000Z, not {_kind(value)}: {FIX}"
         )
         raise StateFileError(msg) from None
+    if moment < EPOCH:
+        msg = (
+            'The state\'s bookmark for "users" (replication_key_value) is before '
+            f"1970-01-01T00:00:00Z, earlier than any Algolia profile ({_kind(value)}): {FIX}"
+        )
+        raise StateFileError(msg)

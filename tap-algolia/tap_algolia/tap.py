@@ -18,19 +18,21 @@ from typing_extensions import override
 
 from algolia_api import (
     CONNECTION_PROPERTIES,
+    MAX_REQUESTS_PER_MINUTE,
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
     build_session,
     install_clean_errors,
     plugin_config_schema,
+    secret_setting_errors,
     user_agent,
 )
 from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.sdk_internals import TerminationOverride
 from tap_algolia.state import StateFileError, check_state, parse_state_text
 from tap_algolia.streams import UsersStream
-from tap_algolia.window import parse_start_date
+from tap_algolia.window import MAX_OVERLAP_SECONDS, check_not_before_epoch, parse_start_date
 
 if t.TYPE_CHECKING:
     import click
@@ -46,7 +48,8 @@ TAP_PROPERTIES = th.PropertiesList(
         description=(
             "First sync only (no bookmark yet): read only profiles updated on or after "
             "this instant (RFC 3339, or a date for midnight UTC). Leave empty to import "
-            "every profile. Later syncs continue from the bookmark and ignore it."
+            "every profile. Later syncs continue from the bookmark and ignore it. "
+            "Not before 1970-01-01."
         ),
     ),
     th.Property(
@@ -77,24 +80,25 @@ TAP_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "max_requests_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUESTS_PER_MINUTE),
         title="Request budget per minute",
         description=(
             "Most API calls this run may make per minute, spaced evenly (target-algolia "
             "has the same setting). Leave empty to use whatever the application's "
             "window allows; set it when other clients share the application's 500 calls "
-            "per minute, so that the budgets add up to less than 500."
+            "per minute, so that the budgets add up to less than 500. At most 100000000."
         ),
     ),
     th.Property(
         "overlap_seconds",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_OVERLAP_SECONDS),
         default=300,
         title="Overlap (seconds)",
         description=(
             "Each incremental sync starts this many seconds before the bookmark, so that "
             "updates at a window bound, during the previous sync, or hidden by clock "
-            "skew are not missed. Profiles in the overlap are delivered again."
+            "skew are not missed. Profiles in the overlap are delivered again. "
+            "1 to 2592000 (30 days)."
         ),
     ),
 )
@@ -122,14 +126,17 @@ class TapAlgolia(TerminationOverride, Tap):
     config_jsonschema = plugin_config_schema(CONNECTION_PROPERTIES, TAP_PROPERTIES)
 
     def __init__(self, *, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(validate_config=validate_config, **kwargs)
+        try:
+            super().__init__(validate_config=validate_config, **kwargs)
+        except ConfigValidationError as exc:
+            raise secret_setting_errors(exc, self.config_jsonschema) from None
         if validate_config:
             # Fail fast, with clear messages, on what JSON Schema cannot check.
             _ = self.connection
             start_date = self.config.get("start_date")
             if start_date:
                 try:
-                    parse_start_date(str(start_date))
+                    check_not_before_epoch(parse_start_date(str(start_date)), str(start_date))
                 except ValueError as exc:
                     raise ConfigValidationError(
                         "Invalid start_date",

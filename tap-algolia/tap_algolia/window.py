@@ -13,6 +13,12 @@ a profile stamped exactly at ``end`` when the API's bounds are exclusive, a
 profile updated while the previous sync was paging (its new ``lastUpdatedAt``
 is after ``end``), and clock skew between this host and Algolia smaller than
 the overlap. Profiles in the overlap are delivered twice; nothing is missed.
+
+Bounds, so that no setting or stored bookmark can overflow a date: a
+bookmark or ``start_date`` before 1970-01-01T00:00:00Z (the Unix epoch; no
+profile is older, and Algolia refuses such dates) is refused at start-up,
+``overlap_seconds`` is at most 30 days, and the window never starts before
+the epoch (an overlap reaching past it is cut there).
 """
 
 from __future__ import annotations
@@ -24,6 +30,18 @@ from datetime import datetime, timedelta, timezone
 from algolia_api import format_canonical, format_query_timestamp, parse_timestamp
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: No window starts earlier, and no bookmark or start_date may be earlier.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The longest overlap_seconds (30 days): the schema's maximum.
+MAX_OVERLAP_SECONDS = 30 * 24 * 3600
+
+
+def check_not_before_epoch(moment: datetime, text: str) -> datetime:
+    """``moment``, or ValueError if it is before 1970-01-01T00:00:00Z."""
+    if moment < EPOCH:
+        msg = f"{text!r} is before 1970-01-01T00:00:00Z, earlier than any Algolia profile"
+        raise ValueError(msg)
+    return moment
 
 
 def parse_start_date(value: str) -> datetime:
@@ -80,8 +98,11 @@ def plan_window(
     (the query itself starts ``overlap_seconds`` earlier, so that a profile
     stamped exactly at ``start_date`` is read whatever the API's bounds are).
     """
-    if overlap_seconds < 1:
-        msg = f"overlap_seconds must be at least 1 (got {overlap_seconds})"
+    if not 1 <= overlap_seconds <= MAX_OVERLAP_SECONDS:
+        msg = (
+            f"overlap_seconds must be at least 1 and at most {MAX_OVERLAP_SECONDS} "
+            f"(got {overlap_seconds})"
+        )
         raise ValueError(msg)
     end = floor_second(now)
     not_before: str | None = None
@@ -92,6 +113,8 @@ def plan_window(
         not_before = format_canonical(anchor)
     else:
         anchor = None
-    start = None if anchor is None else floor_second(anchor) - timedelta(seconds=overlap_seconds)
+    start = None
+    if anchor is not None:
+        start = max(EPOCH, floor_second(max(anchor, EPOCH)) - timedelta(seconds=overlap_seconds))
     empty = anchor is not None and anchor > end
     return SyncWindow(start=start, end=end, not_before=not_before, empty=empty)

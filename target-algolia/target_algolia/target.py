@@ -8,18 +8,20 @@ import threading
 import typing as t
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import RecordsWithoutSchemaException
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 from algolia_api import (
     CONNECTION_PROPERTIES,
+    MAX_REQUESTS_PER_MINUTE,
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
     install_clean_errors,
     plugin_config_schema,
+    secret_setting_errors,
     user_agent,
 )
 from target_algolia.batch_files import BatchFileError, batch_records
@@ -65,6 +67,11 @@ if t.TYPE_CHECKING:
 
     import click
     from singer_sdk.sinks import Sink
+
+#: Upper bounds of the target's numeric settings (schema ``maximum``): a larger
+#: value is a typo, and past the range of a timer or a float it would crash.
+MAX_CONCURRENCY = 256
+MAX_WAIT_LIMIT_SECONDS = 86_400
 
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
@@ -112,20 +119,23 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "max_requests_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUESTS_PER_MINUTE),
         default=400,
         title="Request budget per minute",
         description=(
             "Most API calls this run may make per minute, GETs and PUTs together. "
-            "Keep it under the application's limit of 500 if other clients share it."
+            "Keep it under the application's limit of 500 if other clients share it. "
+            "At most 100000000."
         ),
     ),
     th.Property(
         "concurrency",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
         default=8,
         title="Concurrency",
-        description="Users written in parallel within a batch (one shared request budget).",
+        description=(
+            "Users written in parallel within a batch (one shared request budget), 1 to 256."
+        ),
     ),
     th.Property(
         "rejects_path",
@@ -139,7 +149,7 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "max_wait_seconds",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=MAX_WAIT_LIMIT_SECONDS),
         default=DEFAULT_MAX_WAIT_SECONDS,
         title="Longest wait before a write",
         description=(
@@ -147,7 +157,7 @@ TARGET_PROPERTIES = th.PropertiesList(
             "starts writing it, also when the input goes quiet; the STATE after it is "
             "emitted once it is written. A full batch (batch_size_rows) is written at "
             "once. When input outruns the request budget, writes queue up and the "
-            "summary reports the backlog."
+            "summary reports the backlog. At most 86400 (a day)."
         ),
     ),
     th.Property(
@@ -177,10 +187,12 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "summary_interval_seconds",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_WAIT_LIMIT_SECONDS),
         default=60,
         title="Summary interval",
-        description="Seconds between progress summaries on long runs (0: only at the end).",
+        description=(
+            "Seconds between progress summaries on long runs (0: only at the end), at most 86400."
+        ),
     ),
 )
 
@@ -243,7 +255,10 @@ class TargetAlgolia(SDKInternalsTarget):
     ]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except ConfigValidationError as exc:
+            raise secret_setting_errors(exc, self.config_jsonschema) from None
         # Sinks share one batch and one writer; draining them one after the
         # other keeps the writer single-entry (it parallelises per user itself).
         self.max_parallelism = 1
