@@ -30,6 +30,7 @@ import typing as t
 
 import msgspec
 
+from algolia_api.errors import malformed_body_line
 from algolia_api.pages import MalformedResponseError, Page, UndecodableProfile, decode_page, shown
 
 if t.TYPE_CHECKING:
@@ -168,7 +169,7 @@ def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any
     except msgspec.DecodeError as exc:
         # Cut-short or HTML bodies, and text that is not valid Unicode (msgspec
         # refuses a lone surrogate escape, which could not be written back).
-        msg = f"{what} with a body that is not a JSON profile ({exc}): nothing is written for it"
+        msg = f"{malformed_body_line(response, str(exc))}: nothing is written for it"
         raise MalformedResponseError(msg) from None
     problem = profile_problem(profile, user_id)
     if problem is not None:

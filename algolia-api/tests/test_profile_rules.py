@@ -87,7 +87,7 @@ def test_the_list_scan_stops_at_a_cycle() -> None:
         (204, b"", "Algolia answered 204 to GET /2/users/u1 with an empty body"),
         (301, b"", "Algolia answered 301 to GET /2/users/u1 (a redirect, which is never followed)"),
         (200, b"", "with an empty body"),
-        (200, b"<html>", "with a body that is not a JSON profile"),
+        (200, b"<html>", "with a body that is not the documented JSON"),
         (200, b'{"userID": "u1", "segments": "x"}', "not the profile of 'u1' (its segments"),
     ],
 )

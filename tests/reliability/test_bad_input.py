@@ -257,7 +257,9 @@ def test_input_that_is_not_utf8_rejects_the_record_with_its_reason(
     tk.put_user(emu, "u1", [("vip", "crm")])
     tk.put_user(emu, "good", [])
     rejects = tmp_path / "rejects.jsonl"
-    config = tk.write_config(kit.target_config(emu, rejects_path=str(rejects)), tmp_path)
+    # Four of the five records are rejected on purpose: lift the reject bound.
+    settings = kit.target_config(emu, rejects_path=str(rejects), max_rejected_fraction=1)
+    config = tk.write_config(settings, tmp_path)
     lines = [json.dumps(tk.schema()).encode()]
     for line, _code in NOT_UTF8_LINES.values():
         lines.append(b'{"type": "RECORD", "stream": "audience", "record": ' + line + b"}")
