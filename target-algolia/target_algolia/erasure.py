@@ -47,6 +47,7 @@ from algolia_api import (
 )
 from target_algolia.profile_writer import API_REFUSED, INVALID_USER_ID
 from target_algolia.sdk_internals import SDKInternalsBatchSink
+from target_algolia.source_fields import DELETED_AT, is_deleted
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -56,9 +57,6 @@ if t.TYPE_CHECKING:
 
 #: Guard default: a run whose erasure streams name more users than this erases none.
 DEFAULT_MAX_ERASURES = 100
-
-#: The field a CDC tap (LOG_BASED, soft deletes) sets on a row that was deleted.
-SDC_DELETED_AT = "_sdc_deleted_at"
 
 #: Skip code: an erasure request whose source row was deleted asks for nothing.
 ERASURE_REQUEST_DELETED = "erasure_request_deleted"
@@ -146,10 +144,10 @@ class ErasureRequests:
     def add_record(self, record: dict[str, t.Any], stream: str, writer: ProfileWriter) -> None:
         """Take one record of an erasure stream: a request, a reject or a skip."""
         user_id = record.get(self.user_id_field)
-        if record.get(SDC_DELETED_AT) is not None:
+        if is_deleted(record):  # the one rule for CDC deletes (source_fields)
             writer.reject(
                 ERASURE_REQUEST_DELETED,
-                f"the erasure request row was deleted ({SDC_DELETED_AT} is set)",
+                f"the erasure request row was deleted ({DELETED_AT} is set)",
                 user_id=user_id,
                 records=[(record, stream)],
                 skipped=True,
