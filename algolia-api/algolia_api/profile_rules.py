@@ -30,7 +30,7 @@ import typing as t
 
 import msgspec
 
-from algolia_api.errors import malformed_body_line
+from algolia_api.errors import malformed_body_line, request_line
 from algolia_api.pages import MalformedResponseError, Page, UndecodableProfile, decode_page, shown
 
 if t.TYPE_CHECKING:
@@ -138,13 +138,6 @@ def profile_segments(profile: dict[str, t.Any]) -> list[dict[str, str]]:
 _decode_any = msgspec.json.Decoder(float_hook=float).decode
 
 
-def _request_line(response: requests.Response) -> str:
-    request = response.request
-    method = (request.method or "GET") if request is not None else "GET"
-    path = (request.path_url or "").split("?", 1)[0] if request is not None else ""
-    return f"{method} {path}".rstrip()
-
-
 def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any]:
     """The profile of ``user_id`` in a success answer; MalformedResponseError for anything else.
 
@@ -155,7 +148,7 @@ def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any
     one fails the read, never a write built on it.
     """
     status = response.status_code
-    what = f"Algolia answered {status} to {_request_line(response)}"
+    what = f"Algolia answered {status} to {request_line(response.request)}"
     if not 200 <= status < 300:
         kind = "a redirect, which is never followed" if 300 <= status < 400 else "no profile"
         msg = f"{what} ({kind}): no profile was read, so none is written"
