@@ -129,17 +129,11 @@ class ErasureRequests:
         self.logger = logger
         #: user ID -> the records that asked for it (input order).
         self.users: dict[str, list[tuple[dict[str, t.Any], str]]] = {}
-        self.applied = False
         self._lock = threading.Lock()
         self.erased = 0
         self.already_gone = 0
         self.refused = 0
         self.deleted_until: list[str] = []
-
-    @property
-    def holding_state(self) -> bool:
-        """STATE waits until the erasure is done (so a failed run replays it)."""
-        return bool(self.streams) and not self.applied
 
     def add_record(self, record: dict[str, t.Any], stream: str, writer: ProfileWriter) -> None:
         """Take one record of an erasure stream: a request, a reject or a skip."""
@@ -177,7 +171,6 @@ class ErasureRequests:
                     writer.run_parallel(pool, tasks)
         finally:
             writer.stats.note_erasure(self.outcome(dry_run=writer.dry_run))
-        self.applied = True
 
     def _check_guard(self, dry_run: bool) -> None:
         count = len(self.users)

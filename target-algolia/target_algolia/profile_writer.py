@@ -37,6 +37,7 @@ from target_algolia.merge import (
     segments_of,
 )
 from target_algolia.scan import ListScan, ReadStrategy
+from target_algolia.state_gate import StateGate
 
 if t.TYPE_CHECKING:
     from algolia_api import AlgoliaClient
@@ -52,6 +53,10 @@ PROFILE_NOT_FOUND = "profile_not_found"
 API_REFUSED = "api_refused"
 FILTERED_BY_TRIGGER = "filtered_by_trigger"
 OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
+
+
+def _no_emit(_state: dict) -> None:
+    """A gate's emitter for a writer built alone: there is no STATE to send."""
 
 
 class RecordRejected(Exception):
@@ -91,8 +96,13 @@ class ProfileWriter:
         arrival_clock: t.Callable[[], float] = time.monotonic,
         read_strategy: ReadStrategy = ReadStrategy.PER_USER,
         reread_before_write: bool = False,
+        gate: StateGate | None = None,
     ) -> None:
         self.client = client
+        # Told of every record accepted and of each batch's lifecycle: the
+        # STATE rule rests on it (state_gate). A writer built alone (unit
+        # tests, benchmarks) gets a gate that never emits.
+        self.gate = gate if gate is not None else StateGate(latest=lambda: None, emit=_no_emit)
         self.read_strategy = read_strategy
         self.reread_before_write = reread_before_write
         self.source = source
@@ -116,9 +126,10 @@ class ProfileWriter:
         # The batch being written: records not yet done, and its oldest's age.
         self._flushing_left = 0
         self._flushing_since: float | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: a stop signal's drain runs in the main thread, which may
+        # hold the lock at that instant (adding a record, taking the batch).
+        self._lock = threading.RLock()
         self._abort = threading.Event()
-        self.flushing = False
 
     # Building the batch -------------------------------------------------------
 
@@ -139,6 +150,9 @@ class ProfileWriter:
         return records, (time.monotonic() - oldest) if records and oldest is not None else 0.0
 
     def add(self, user_id: str, change: Change, record: dict[str, t.Any], stream: str) -> None:
+        # The gate hears of the record before the batch holds it: a signal in
+        # between finds one more unsettled record, never one fewer.
+        self.gate.accepted()
         entry = self._pending.setdefault(user_id, UserEntry())
         entry.changes.append(change)
         entry.records.append((record, stream))
@@ -184,20 +198,28 @@ class ProfileWriter:
     # Writing the batch --------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every pending user; raise if the run must stop (no STATE then)."""
+        """Write every pending user; raise if the run must stop (no STATE then).
+
+        The gate is told the batch is taken before the pending list is emptied,
+        and written only once every user is written, skipped or rejected (it
+        then offers the latest STATE): no batch leaves the list unseen.
+        """
+        batch = self.gate.take(self._pending_records)
         with self._lock:
             pending, self._pending = self._pending, {}
             self._flushing_left, self._pending_records = self._pending_records, 0
             self._flushing_since, self._pending_since = self._pending_since, None
         self._count_users_seen_before(pending)
-        self.flushing = True
         try:
-            if pending:
-                self._write_all(pending)
-                assert self._flushing_since is not None
-                self.stats.waited(time.monotonic() - self._flushing_since)
+            with self.gate.writing(batch):
+                if pending:
+                    self._write_all(pending)
+                    assert self._flushing_since is not None
+                    self.stats.waited(time.monotonic() - self._flushing_since)
+                # On disk before the STATE that the batch's end lets out.
+                if self.rejects is not None:
+                    self.rejects.flush()
         finally:
-            self.flushing = False
             with self._lock:
                 self._flushing_left = 0
             if self.rejects is not None:

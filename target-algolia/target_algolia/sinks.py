@@ -192,5 +192,6 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
 
     @override
     def process_batch(self, context: dict) -> None:
+        # Every stream's records share the batch; once it is written the gate
+        # offers the latest STATE (state_gate).
         self.writer.flush()
-        self._algolia_target.state_after_flush()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import typing as t
@@ -53,6 +52,7 @@ from target_algolia.rejected_share import (
 from target_algolia.scan import ReadStrategy
 from target_algolia.sdk_internals import SDKInternalsTarget
 from target_algolia.sinks import AlgoliaSegmentsSink
+from target_algolia.state_gate import SignalAction, StateGate, UnfinishedWorkError
 from target_algolia.summary import (
     PeriodicSummary,
     RejectsFile,
@@ -72,6 +72,10 @@ if t.TYPE_CHECKING:
 #: value is a typo, and past the range of a timer or a float it would crash.
 MAX_CONCURRENCY = 256
 MAX_WAIT_LIMIT_SECONDS = 86_400
+
+#: The held work the gate knows by name (state_gate).
+MIRROR_PLAN = "mirror plan"
+ERASURE = "erasure"
 
 # After a stop signal, the longest the target waits for its workers to notice
 # (a worker in a retry sleep or waiting on a slow answer) before it exits anyway.
@@ -224,7 +228,14 @@ def explain_failure(error: BaseException) -> str | None:
     if isinstance(error, InvalidInputLine):
         return f"Stopped at a corrupt input line; no STATE is emitted past it. {str(error)[:500]}"
     if isinstance(
-        error, (RejectsPathError, MirrorGuardError, TooManyRejectedError, ErasureGuardError)
+        error,
+        (
+            RejectsPathError,
+            MirrorGuardError,
+            TooManyRejectedError,
+            ErasureGuardError,
+            UnfinishedWorkError,
+        ),
     ):
         return str(error)
     return None
@@ -273,18 +284,24 @@ class TargetAlgolia(SDKInternalsTarget):
             logger=self.logger,
         )
         self._memberships: dict[str, Membership] = {}
-        self._mirror_applied = False
         self.stats = RunStats()
         self._writer: ProfileWriter | None = None
         self._client: AlgoliaClient | None = None
         # Opened now: a path that cannot be written fails before any API call.
         self._rejects: RejectsFile | None = open_rejects_file(self.config.get("rejects_path"))
         self._periodic: PeriodicSummary | None = None
-        self._last_emitted_state: dict | None = None
+        # The one writer of STATE (state_gate): every STATE path offers it there.
+        self.gate = StateGate(latest=lambda: self.latest_state, emit=super().write_state)
+        self.gate.on_deferred_signal = lambda signum: self.handle_stop_signal(signum, None)
+        if self.mirror_streams:
+            self.gate.hold(MIRROR_PLAN)
+        if self.erasure.streams:
+            self.gate.hold(ERASURE)
+        self.gate.hold_while(self._reject_bound_exceeded)
         self.wait_bound = WaitBound(
             max_wait=float(self.config["max_wait_seconds"]),
             pending_since=lambda: self._writer.pending_since if self._writer else None,
-            state_unemitted=self._state_unemitted,
+            state_unemitted=self.gate.state_waiting,
             write=self.drain_all,
         )
         if isinstance(self.message_reader, AudienceMessageReader):
@@ -326,6 +343,7 @@ class TargetAlgolia(SDKInternalsTarget):
                 arrival_clock=self.wait_bound.arrival,
                 read_strategy=ReadStrategy(self.config["read_strategy"]),
                 reread_before_write=bool(self.config["reread_before_write"]),
+                gate=self.gate,
             )
             self._periodic = PeriodicSummary(
                 float(self.config["summary_interval_seconds"]),
@@ -337,34 +355,11 @@ class TargetAlgolia(SDKInternalsTarget):
                 self.logger.info("Dry run: profiles are read, nothing is written")
         return self._writer
 
-    def state_after_flush(self) -> None:
-        """Emit the latest STATE: the shared batch was just written in full.
-
-        Every stream's records go to the one shared batch, so when it has been
-        flushed every record read so far (and so every record before the latest
-        STATE) is written, skipped or rejected. The SDK itself only emits STATE
-        when it drains all sinks (end of input, or records older than its
-        five-minute age limit); emitting here too lets a long run
-        resume from its last full batch.
-        """
-        if self.latest_state:
-            self.write_state(copy.deepcopy(self.latest_state))
-
-    def _state_unemitted(self) -> bool:
-        if self._holding_state_for_mirror or self.erasure.holding_state:
-            return False  # held on purpose until the mirror plan and erasure are applied
-        if self._too_many_rejected:
-            return False  # held on purpose: rejects over the bound (rejected_share)
-        return bool(self.latest_state) and self.latest_state != self._last_emitted_state
-
-    @property
-    def _too_many_rejected(self) -> bool:
-        """More than max_rejected_fraction of the records so far were rejected."""
-        return over_bound(self.stats, float(self.config[MAX_REJECTED_FRACTION]))
-
-    @property
-    def _holding_state_for_mirror(self) -> bool:
-        return bool(self.mirror_streams) and not self._mirror_applied
+    def _reject_bound_exceeded(self) -> str | None:
+        """Why STATE is held for the reject-share bound (rejected_share), or None."""
+        if over_bound(self.stats, float(self.config[MAX_REJECTED_FRACTION])):
+            return f"more records were rejected than {MAX_REJECTED_FRACTION} allows"
+        return None
 
     def mirror_membership(self, stream: str) -> Membership | None:
         """The membership collected for ``stream`` if it is a mirror stream, else None."""
@@ -383,17 +378,8 @@ class TargetAlgolia(SDKInternalsTarget):
 
     @override
     def write_state(self, state: dict) -> None:
-        if self._holding_state_for_mirror or self.erasure.holding_state:
-            # The mirror plan and the erasure are applied at the end of input:
-            # no STATE before them.
-            return
-        if self._too_many_rejected:
-            # The next run must read this input again (rejected_share).
-            return
-        if state == self._last_emitted_state:
-            return
-        super().write_state(state)
-        self._last_emitted_state = copy.deepcopy(state)
+        """singer-sdk's STATE path (drain_all): offered to the gate like every other."""
+        self.gate.offer(state)
 
     @override
     def process_batch_message(self, message_dict: dict) -> None:
@@ -409,24 +395,41 @@ class TargetAlgolia(SDKInternalsTarget):
 
     @override
     def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: never emit STATE for a batch that is only half written.
+        """SIGTERM/SIGINT: the STATE of fully written work, or no STATE and exit 1.
 
-        The SDK's handler drains every sink and emits the latest STATE. Between
-        batches that is right; in the middle of one (the signal interrupts the
-        main thread while workers write) it would confirm records not yet
-        written, so we stop the workers and exit non-zero without STATE instead.
+        The gate decides (state_gate): the first signal between batches writes
+        what is pending, as singer-sdk's own handler would, and exits 0 only if
+        no work is held (a mirror plan, an erasure, the reject bound); a signal
+        while work is being written, or any later one, stops the workers and
+        exits 1 at once. singer-sdk's handler is not called: it always exits 0.
         """
-        if self._writer is not None and self._writer.flushing:
+        action = self.gate.on_signal(signum)
+        if action is SignalAction.DEFER:
+            return  # a STATE line is being written; the gate calls back once it is whole
+        if action is SignalAction.STOP:
             # Stop first, then say so: no request starts after the message.
-            self._writer.abort()
+            if self._writer is not None:
+                self._writer.abort()
             self.logger.warning(
-                "Received signal %d in the middle of a batch: stopping without STATE; "
-                "the batch is replayed on the next run",
+                "Received signal %d while work was unfinished: stopping without STATE; "
+                "the next run reads this input again",
                 signum,
             )
             _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
             raise SystemExit(1)
-        super().handle_stop_signal(signum, frame)
+        self.logger.info("Received signal %d: writing the pending records, then stopping", signum)
+        self.drain_all(is_endofpipe=True)
+        left = self.gate.work_remains()
+        if left is not None:
+            self.logger.warning(
+                "Stopped by signal %d before the run's work was done (%s): no STATE for "
+                "it; the next run reads this input again",
+                signum,
+                left,
+            )
+            raise SystemExit(1)
+        self.logger.info("Gracefully shutting down...")
+        raise SystemExit(0)
 
     def summary(self, *, final: bool = True) -> str:
         backlog = self._writer.backlog() if self._writer is not None else (0, 0.0)
@@ -446,49 +449,43 @@ class TargetAlgolia(SDKInternalsTarget):
             if self._rejects is not None:
                 self._rejects.close()
         self.logger.info("%s", self.summary())
-        if self._too_many_rejected:
-            raise too_many_rejected(self.stats, float(self.config[MAX_REJECTED_FRACTION]))
+        bound = float(self.config[MAX_REJECTED_FRACTION])
+        if over_bound(self.stats, bound):
+            raise too_many_rejected(self.stats, bound)
+        left = self.gate.work_remains()
+        if left is not None:  # never expected: each piece of work above settles or raises
+            raise UnfinishedWorkError(
+                f"Run failed: the input ended but {left}; no STATE was emitted for it, so "
+                "the next run reads this input again."
+            )
 
     def _apply_erasure(self) -> None:
-        """Delete the requested profiles (erasure.py), then emit the STATE held back.
+        """Delete the requested profiles (erasure.py); the gate then lets STATE out.
 
         Before the mirror plan: a mirror guard must not hold up an erasure, and
         the plan's scan then no longer sees the erased profiles.
         """
         writer = self.writer
-        writer.flushing = True  # a signal now must not emit STATE
-        try:
+        with self.gate.applying(ERASURE):
             self.erasure.apply(writer)
-        finally:
-            writer.flushing = False
-        if self.latest_state:
-            self.write_state(copy.deepcopy(self.latest_state))
 
     def _apply_mirror(self) -> None:
-        """Plan, guard and apply the mirror streams, then emit the STATE held back."""
-        if self._memberships:
-            writer = self.writer
-            run = MirrorRun(
-                self._memberships,
-                writer=writer,
-                guards=Guards(
-                    allow_empty_audience=bool(self.config["mirror_allow_empty_audience"]),
-                    max_removals=int(self.config["mirror_max_removals"]),
-                    max_removal_fraction=float(self.config["mirror_max_removal_fraction"]),
-                ),
-                trigger=Trigger(self.config["trigger_events"]),
-                plan_path=self.config.get("mirror_plan_path"),
-                user_id_field=self.config["user_id_field"],
-                logger=self.logger,
-            )
-            writer.flushing = True  # a signal now must not emit STATE
-            try:
-                run.run()
-            finally:
-                writer.flushing = False
-        self._mirror_applied = True
-        if self.latest_state:
-            self.write_state(copy.deepcopy(self.latest_state))
+        """Plan, guard and apply the mirror streams; the gate then lets STATE out."""
+        with self.gate.applying(MIRROR_PLAN):
+            if self._memberships:
+                MirrorRun(
+                    self._memberships,
+                    writer=self.writer,
+                    guards=Guards(
+                        allow_empty_audience=bool(self.config["mirror_allow_empty_audience"]),
+                        max_removals=int(self.config["mirror_max_removals"]),
+                        max_removal_fraction=float(self.config["mirror_max_removal_fraction"]),
+                    ),
+                    trigger=Trigger(self.config["trigger_events"]),
+                    plan_path=self.config.get("mirror_plan_path"),
+                    user_id_field=self.config["user_id_field"],
+                    logger=self.logger,
+                ).run()
 
     @classmethod
     @override
