@@ -4,8 +4,8 @@ singer-sdk (pinned ``>=0.54,<0.55``) offers no public hook for the few things
 below. The three base classes here override or read the private names and hand
 over to plainly named methods, which the target's own classes
 (:class:`~target_algolia.target.TargetAlgolia`,
-:class:`~target_algolia.reader.AudienceMessageReader`,
-:class:`~target_algolia.sinks.AlgoliaSegmentsSink`) override instead.
+:class:`~target_algolia.input.reader.AudienceMessageReader`,
+:class:`~target_algolia.audience.sink.AlgoliaSegmentsSink`) override instead.
 :data:`SIGNATURES_WRITTEN_AGAINST` records the signature of each name as this
 module was written, and :data:`SDK_SOURCE_TEXTS` the lines of singer-sdk that
 call or set them; ``tests/test_sdk_internals.py`` fails when the installed
@@ -97,12 +97,14 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_algolia.source_fields import DELETED_AT
-
 if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
+
+#: The field Singer CDC sources set on a row deleted at the source: singer-sdk's
+#: name for it (tap-postgres LOG_BASED streams declare it in their SCHEMA).
+DELETED_AT = "_sdc_deleted_at"
 
 #: The private singer-sdk names used above, as ``module:Class.name``, with the
 #: ``inspect.signature`` text of each method (for an attribute, the annotation

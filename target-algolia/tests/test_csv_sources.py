@@ -2,7 +2,7 @@
 
 Scenarios through the CLI with the SCHEMA and records tap-csv sends (every
 property ``{"type": ["string", "null"]}``, every value a string), and property
-tests of the ``segments`` string rule (target_algolia.source_fields): a string
+tests of the ``segments`` string rule (target_algolia.input.source_fields): a string
 is read whole, as the list it spells, or rejected with a reason.
 """
 
@@ -25,9 +25,9 @@ from algolia_testkit.target_runs import (
     segments_of,
     state,
 )
+from target_algolia.input.source_fields import segment_list, whole_number
 from target_algolia.merge import clean_text, segment_id_problem
-from target_algolia.profile_writer import RecordRejected
-from target_algolia.source_fields import segment_list, whole_number
+from target_algolia.outcomes import RecordRejected
 
 if t.TYPE_CHECKING:
     from pathlib import Path

@@ -252,7 +252,7 @@ def test_exactly_the_valid_requested_profiles_are_deleted(
             assert profile["segments"] == [{"id": "vip", "source": "crm"}]
     assert deletes(emu) == len(wanted)
     assert api_calls(emu)["puts"] == {}  # no segment write either
-    stats = run.target.stats
+    stats = run.target.run.stats
     valid_records = sum(1 for u in live if isinstance(u, str) and u in wanted)
     assert sum(stats.rejected.values()) == len(live) - valid_records
     assert stats.skipped["erasure_request_deleted"] == len(generated) - len(live)

@@ -27,8 +27,8 @@ from algolia_testkit.target_runs import (
     state,
     to_lines,
 )
-from target_algolia import max_wait
-from target_algolia.max_wait import WaitBound, input_lines
+from target_algolia.input import max_wait
+from target_algolia.input.max_wait import WaitBound, input_lines
 
 if t.TYPE_CHECKING:
     from pathlib import Path

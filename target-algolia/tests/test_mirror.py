@@ -25,7 +25,7 @@ from algolia_testkit.target_runs import (
     to_lines,
     wait_until_reading,
 )
-from target_algolia.mirror_plan import MirrorGuardError
+from target_algolia.mirror.plan import MirrorGuardError
 from target_algolia.target import TargetAlgolia
 
 if t.TYPE_CHECKING:
@@ -121,7 +121,7 @@ def test_activate_version_after_the_records_proves_the_membership(app: EmulatorS
         "puts": {"bob": 1, "carol": 1, "erin": 1},
     }
     assert run.states == [{"bookmark": 1}]
-    assert run.target.stats.mirror == {S: "proven/+2/-2"}
+    assert run.target.run.stats.mirror == {S: "proven/+2/-2"}
 
 
 def test_rerun_of_the_same_membership_changes_nothing(app: EmulatorServer) -> None:
@@ -145,8 +145,8 @@ def test_activate_version_before_the_records_proves_nothing(
     assert_added_only(app)
     assert "NOT proven complete" in caplog.text
     assert "removals skipped" in caplog.text
-    assert run.target.stats.mirror == {S: "unproven:removals_skipped:no_proof/+2/-0"}
-    assert "unproven:removals_skipped" in run.target.summary()
+    assert run.target.run.stats.mirror == {S: "unproven:removals_skipped:no_proof/+2/-0"}
+    assert "unproven:removals_skipped" in run.target.run.summary()
     assert run.states == [{"bookmark": 1}]
 
 
@@ -228,7 +228,7 @@ def test_a_version_from_the_future_proves_nothing(app: EmulatorServer) -> None:
     assert run.error is None
     assert_added_only(app)
     outcome = "unproven:removals_skipped:version_not_a_sync_start/+2/-0"
-    assert run.target.stats.mirror == {S: outcome}
+    assert run.target.run.stats.mirror == {S: outcome}
 
 
 def test_matching_count_column_proves_the_membership(app: EmulatorServer) -> None:
@@ -259,14 +259,14 @@ def test_a_rejected_record_voids_the_proof(app: EmulatorServer) -> None:
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert_added_only(app)
-    assert run.target.stats.rejected == {"invalid_user_id": 1}
+    assert run.target.run.stats.rejected == {"invalid_user_id": 1}
 
 
 def test_audience_outside_the_scope_is_rejected(app: EmulatorServer) -> None:
     messages = [schema(S), *current_members(V), member("dave", "shoes", V), activate(V)]
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
-    assert run.target.stats.rejected == {"out_of_scope": 1}
+    assert run.target.run.stats.rejected == {"out_of_scope": 1}
     assert segments_of(app, "dave") == [("x", "crm")]
     assert_added_only(app)
 
@@ -388,7 +388,7 @@ def test_profile_deleted_between_scan_and_write_is_skipped(app: EmulatorServer) 
         mirror_config(app), [schema(S), *current_members(V), activate(V), state(1)]
     )
     assert run.error is None
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
     assert segments_of(app, "erin") == [("gold", M)]
     assert run.states == [{"bookmark": 1}]
 
@@ -443,7 +443,7 @@ def test_members_without_a_profile_cost_no_call(app: EmulatorServer) -> None:
     run = run_in_process(mirror_config(app), messages)
     assert run.error is None
     assert "ghost" not in api_calls(app)["gets"]
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
     assert_removed(app)
 
 

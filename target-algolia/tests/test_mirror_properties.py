@@ -34,9 +34,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from target_algolia.merge import Trigger, apply_change, diff_segments
-from target_algolia.mirror import VERSION_FIELD, Membership, MirrorStream
-from target_algolia.mirror_plan import Guards, MirrorPlanner, guard_problems
-from target_algolia.profile_writer import RecordRejected
+from target_algolia.mirror.membership import VERSION_FIELD, Membership
+from target_algolia.mirror.plan import Guards, MirrorPlanner, guard_problems
+from target_algolia.outcomes import RecordRejected
+from target_algolia.settings import MirrorStream
 
 M = "meltano"
 STREAM = "members"

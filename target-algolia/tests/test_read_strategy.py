@@ -18,7 +18,7 @@ from algolia_testkit.target_runs import (
     snapshot,
     state,
 )
-from target_algolia import scan
+from target_algolia.write import scan
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer
@@ -52,7 +52,7 @@ def test_list_scan_costs_one_call_per_page_and_one_put_per_changed_user(
     assert segments_of(emu, "u01500") == [("vip", M)]
     assert segments_of(emu, "u02400") == [("vip", M)]
     assert run.states == [{"bookmark": 1}]
-    assert (run.target.stats.writes, run.target.stats.unchanged) == (2, 1)
+    assert (run.target.run.stats.writes, run.target.run.stats.unchanged) == (2, 1)
 
 
 def test_scan_stops_once_every_batch_user_was_seen(emu: EmulatorServer) -> None:
@@ -129,7 +129,7 @@ def test_profile_deleted_between_scan_and_write_is_skipped(emu: EmulatorServer) 
         [schema(), event("u00005", "vip"), event("u00006", "vip"), state(7)],
     )
     assert run.error is None
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
     assert segments_of(emu, "u00006") == [("vip", M)]
     assert run.states == [{"bookmark": 7}]
 
@@ -144,7 +144,7 @@ def test_user_the_scan_never_showed_gets_one_get(emu: EmulatorServer) -> None:
     calls = api_calls(emu)
     assert calls["gets"] == {"ghost": 1}
     assert calls["puts"] == {"u00001": 1}
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
 
 
 def test_scan_page_failing_after_retries_stops_the_run_without_state(
@@ -210,4 +210,4 @@ def test_list_scan_and_its_writes_share_the_paced_budget(
     assert calls["list"] == 3
     assert sum(calls["puts"].values()) == len(changed)
     assert run.states == [{"bookmark": 9}]
-    assert run.target.stats.scan_pages == 3
+    assert run.target.run.stats.scan_pages == 3

@@ -60,7 +60,7 @@ def test_events_merge_and_cost_one_get_and_at_most_one_put(emu: EmulatorServer) 
     assert gets == {"alice": 1, "bob": 1, "carol": 1, "team/dave": 1}
     assert puts == {"alice": 1, "team/dave": 1}
     assert run.states == [{"bookmark": 1}]
-    stats = run.target.stats
+    stats = run.target.run.stats
     assert (stats.records, stats.users, stats.writes, stats.unchanged) == (8, 4, 2, 2)
     assert (stats.segments_added, stats.segments_removed) == (2, 1)
 
@@ -121,7 +121,7 @@ def test_trigger_events(
     assert run.error is None
     assert segments_of(emu, "u1") == expected_u1
     assert segments_of(emu, "u2") == expected_u2
-    skipped = run.target.stats.skipped.get("filtered_by_trigger", 0)
+    skipped = run.target.run.stats.skipped.get("filtered_by_trigger", 0)
     assert skipped == (0 if trigger == "both" else 1)
 
 
@@ -159,7 +159,7 @@ def test_records_of_any_stream_and_schema_are_accepted(emu: EmulatorServer) -> N
     run = run_in_process(base_config(emu, max_rejected_fraction=1), messages)
     assert run.error is None
     assert segments_of(emu, "u1") == [("vip", M)]
-    assert run.target.stats.rejected == {"invalid_user_id": 1, "invalid_segment": 1}
+    assert run.target.run.stats.rejected == {"invalid_user_id": 1, "invalid_segment": 1}
     assert run.states == [{"bookmark": 7}]
 
 
@@ -236,7 +236,7 @@ def test_rejects_and_skips_are_counted_recorded_and_never_sent(
     assert set(gets) == {"good", "ghost", "refused"}
     assert puts == {"good": 1, "refused": 1}
     assert run.states == [{"bookmark": 1}]
-    assert run.target.stats.rejected == {
+    assert run.target.run.stats.rejected == {
         "invalid_user_id": 8,
         "invalid_segment": 5,
         "unknown_event": 2,
@@ -244,7 +244,7 @@ def test_rejects_and_skips_are_counted_recorded_and_never_sent(
         "ambiguous_record": 1,
         "api_refused": 1,
     }
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert len(lines) == 19
     assert all(line["stream"] == "audience" for line in lines)
@@ -269,10 +269,10 @@ def test_dry_run_reads_but_never_writes(
     assert gets == {"u1": 1, "u2": 1}
     assert puts == {}
     assert "PUT /2/users/{userID}/segments" not in emu.admin.stats()["byRoute"]
-    assert run.target.stats.would_write == 1
-    assert run.target.stats.writes == 0
+    assert run.target.run.stats.would_write == 1
+    assert run.target.run.stats.writes == 0
     assert "would write user u1: add ['new'], remove ['old']" in caplog.text
-    assert "writes_planned=1 (dry run)" in run.target.summary()
+    assert "writes_planned=1 (dry run)" in run.target.run.summary()
 
 
 @pytest.mark.parametrize(
@@ -303,11 +303,11 @@ def test_transient_faults_are_retried_until_the_merge_lands(
     stats = emu.admin.stats()
     failures = stats["injected"] + stats["dropped"]
     assert failures == kwargs["count"]
-    assert run.target.stats.writes == len(users)
+    assert run.target.run.stats.writes == len(users)
     assert run.states == [{"bookmark": "done"}]
     # Every failure was retried: the client saw it and tried again.
-    assert run.target._client is not None
-    assert run.target._client.retries == failures
+    assert run.target.run.client is not None
+    assert run.target.run.client.retries == failures
 
 
 def test_auth_failure_in_a_worker_stops_the_run_without_state(emu: EmulatorServer) -> None:
@@ -324,8 +324,8 @@ def test_auth_failure_in_a_worker_stops_the_run_without_state(emu: EmulatorServe
     gets, _ = user_calls(emu)
     # Aborted promptly: far fewer users were even read than the batch held.
     assert sum(gets.values()) <= 12
-    assert run.target._client is not None
-    assert run.target._client.retries == 0
+    assert run.target.run.client is not None
+    assert run.target.run.client.retries == 0
 
 
 def test_persistent_server_failure_fails_the_run_without_state(emu: EmulatorServer) -> None:

@@ -27,7 +27,7 @@ import pytest
 
 from algolia_testkit.stream_feeder import SEGMENT, plan, user_of
 from algolia_testkit.target_runs import base_config, put_user, segments_of, spawn_cli
-from target_algolia.max_wait import DEFAULT_MAX_WAIT_SECONDS
+from target_algolia.input.max_wait import DEFAULT_MAX_WAIT_SECONDS
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer

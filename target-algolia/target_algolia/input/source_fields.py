@@ -35,11 +35,11 @@ import re
 import typing as t
 
 from target_algolia.merge import clean_text, segment_id_problem
-from target_algolia.profile_writer import INVALID_SEGMENT, RecordRejected
+from target_algolia.outcomes import INVALID_SEGMENT, RecordRejected
+from target_algolia.sdk_internals import DELETED_AT as SDK_DELETED_AT
 
-#: The field Singer CDC sources set on a row deleted at the source (singer-sdk's
-#: name for it; tap-postgres LOG_BASED streams declare it in their SCHEMA).
-DELETED_AT = "_sdc_deleted_at"
+#: The field Singer CDC sources set on a row deleted at the source (sdk_internals).
+DELETED_AT = SDK_DELETED_AT
 
 #: Why a deleted row without its user ID or audiences cannot be applied, and the fix.
 DELETED_ROW_INCOMPLETE = (

@@ -16,7 +16,7 @@ An ACTIVATE_VERSION without an integer ``version``, or for a stream whose
 SCHEMA has not come before it, is such a line too (singer-sdk would end the
 run with a KeyError traceback): a mirror stream's proof rests on it.
 
-The input is read through :func:`target_algolia.max_wait.input_lines`, so the
+The input is read through :func:`target_algolia.input.max_wait.input_lines`, so the
 target writes pending records (and emits STATE) when ``max_wait_seconds`` is
 due even while no line arrives; see that module for the rule.
 """
@@ -30,11 +30,11 @@ from singer_sdk.singerlib.encoding.simple import deserialize_json
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
-from target_algolia.max_wait import input_lines
+from target_algolia.input.max_wait import input_lines
 from target_algolia.sdk_internals import SDKInternalsReader
 
 if t.TYPE_CHECKING:
-    from target_algolia.max_wait import WaitBound
+    from target_algolia.input.max_wait import WaitBound
 
 _SHOWN = 200  # characters of a bad line quoted in the message
 

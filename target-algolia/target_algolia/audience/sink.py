@@ -1,4 +1,10 @@
-"""The sink: any stream's records -> validated audience operations on the shared batch."""
+"""The audience sink: any stream's event, snapshot or CDC records -> changes on the shared batch.
+
+Each record becomes one validated change, added to the run's writer, or one
+reject with its reason; nothing is written from here (the writer writes the
+batch when it is full or due). Mirror and erasure streams have their own
+sinks (``mirror.sink``, ``erasure.sink``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,13 @@ import typing as t
 from typing_extensions import override
 
 from algolia_api import user_id_problem
+from target_algolia.input.source_fields import (
+    DELETED_ROW_INCOMPLETE,
+    declares_deletes,
+    is_deleted,
+    present,
+    segment_list,
+)
 from target_algolia.merge import (
     Change,
     EventKind,
@@ -18,7 +31,7 @@ from target_algolia.merge import (
     segment_id_problem,
     snapshot_operation,
 )
-from target_algolia.profile_writer import (
+from target_algolia.outcomes import (
     AMBIGUOUS_RECORD,
     FILTERED_BY_TRIGGER,
     INVALID_SEGMENT,
@@ -28,33 +41,33 @@ from target_algolia.profile_writer import (
     RecordRejected,
 )
 from target_algolia.sdk_internals import SDKInternalsBatchSink
-from target_algolia.source_fields import (
-    DELETED_ROW_INCOMPLETE,
-    declares_deletes,
-    is_deleted,
-    present,
-    segment_list,
-)
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Target
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-    from target_algolia.mirror import Membership
-    from target_algolia.profile_writer import ProfileWriter
-    from target_algolia.target import TargetAlgolia
+    from target_algolia.settings import TargetSettings
+    from target_algolia.write.writer import ProfileWriter
+
+
+class AudienceRun(t.Protocol):
+    """What the audience sink uses of the run (``target_algolia.run.Run``)."""
+
+    @property
+    def settings(self) -> TargetSettings: ...
+
+    @property
+    def writer(self) -> ProfileWriter: ...
 
 
 class AlgoliaSegmentsSink(SDKInternalsBatchSink):
     """Accepts event and snapshot records from any stream."""
 
-    def __init__(
-        self, target: TargetAlgolia, stream_name: str, *args: t.Any, **kwargs: t.Any
-    ) -> None:
-        # Set first: the SDK's __init__ asks include_sdc_metadata_properties.
-        self.membership: Membership | None = target.mirror_membership(stream_name)
-        self._collecting = False  # logged the first record of a mirror stream
+    def __init__(self, target: Target, stream_name: str, *args: t.Any, **kwargs: t.Any) -> None:
+        # The sink keeps the run the target hands over, never the target. Set
+        # first: the SDK's __init__ asks include_sdc_metadata_properties.
+        self.run: AudienceRun = t.cast("t.Any", target).run
         super().__init__(target, stream_name, *args, **kwargs)
-        self._algolia_target = target
         # A change-data-capture stream (its SCHEMA declares _sdc_deleted_at, as
         # tap-postgres LOG_BASED streams do) sends rows, not events: a row that
         # exists needs no `event` to be an entry. (original_schema: the SDK adds
@@ -63,32 +76,20 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         # No SDK type checks or timestamp parsing on arbitrary upstream schemas:
         # a wrong type in one of our fields is a reject, not a crash.
         self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
-        self.user_id_field: str = self.config["user_id_field"]
-        self.trigger = Trigger(self.config["trigger_events"])
+        self.user_id_field: str = self.run.settings.user_id_field
+        self.trigger: Trigger = self.run.settings.trigger
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return None
 
-    @property
-    @override
-    def include_sdc_metadata_properties(self) -> bool:
-        # A mirror stream needs each record's version (the SDK passes it on only
-        # as _sdc_table_version) to check an ACTIVATE_VERSION proof.
-        return self.membership is not None or super().include_sdc_metadata_properties
-
     @override
     def activate_version(self, new_version: int) -> None:
-        if self.membership is None:
-            self.logger.debug(
-                "ACTIVATE_VERSION ignored: %s is not a mirror stream", self.stream_name
-            )
-            return
-        self.membership.activate(new_version)
+        self.logger.debug("ACTIVATE_VERSION ignored: %s is not a mirror stream", self.stream_name)
 
     @property
     def writer(self) -> ProfileWriter:
-        return self._algolia_target.writer
+        return self.run.writer
 
     @property
     @override
@@ -102,16 +103,6 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         writer.stats.count("records")
         user_id = record.get(self.user_id_field)
         try:
-            if self.membership is not None:
-                if not self._collecting:
-                    self._collecting = True
-                    self.logger.info(
-                        "Mirror stream %s: collecting members; nothing is written "
-                        "before the end of the input",
-                        self.stream_name,
-                    )
-                self.membership.add_record(record)
-                return
             problem = user_id_problem(user_id)
             if problem:
                 deleted_without_id = user_id is None and is_deleted(record)

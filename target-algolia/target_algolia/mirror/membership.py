@@ -32,7 +32,7 @@ least one must be there** (a failing one vetoes a passing one):
 A rejected record makes the input incomplete: no proof then. A row with
 ``segments: []`` names a user who is in none of the audiences: not a member.
 Segment values follow the one trim rule (:func:`~target_algolia.merge.clean_text`).
-This module only collects; :mod:`target_algolia.mirror_plan` plans, guards
+This module only collects; :mod:`target_algolia.mirror.plan` plans, guards
 and writes.
 """
 
@@ -42,13 +42,15 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
-
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
+
+if t.TYPE_CHECKING:
+    from target_algolia.settings import MirrorStream
+
+from target_algolia.input.source_fields import is_deleted, present, segment_list, whole_number
 from target_algolia.merge import EventKind, clean_text, parse_event, segment_id_problem
-from target_algolia.profile_writer import (
+from target_algolia.outcomes import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
     INVALID_USER_ID,
@@ -56,17 +58,10 @@ from target_algolia.profile_writer import (
     UNKNOWN_EVENT,
     RecordRejected,
 )
-from target_algolia.source_fields import is_deleted, present, segment_list, whole_number
 
 #: The record field singer-sdk fills with the RECORD message's ``version``
 #: (sinks that include SDC metadata properties, as mirror sinks do).
 VERSION_FIELD = "_sdc_table_version"
-
-#: Guard defaults: a mirror run that would remove segments from more profiles
-#: than this, or from more than this share of the profiles holding the
-#: stream's audiences, stops before any write (a truncated table is 100%).
-DEFAULT_MAX_REMOVALS = 1000
-DEFAULT_MAX_REMOVAL_FRACTION = 0.5
 
 
 #: A version begun up to this many seconds before the target process started
@@ -128,63 +123,6 @@ def _duration(seconds: float) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.0f} days"
-
-
-@dataclass(frozen=True)
-class MirrorStream:
-    """One entry of the ``mirror_streams`` setting."""
-
-    stream: str
-    audiences: frozenset[str]
-    count_field: str | None = None
-
-
-def parse_mirror_streams(raw: t.Any) -> dict[str, MirrorStream]:
-    """The ``mirror_streams`` setting by stream name; overlapping scopes are refused."""
-    if raw in (None, []):
-        return {}
-    problems: list[str] = []
-    streams: dict[str, MirrorStream] = {}
-    owner: dict[str, str] = {}
-    if not isinstance(raw, list):
-        raise ConfigValidationError(
-            "Invalid target settings", errors=["mirror_streams must be a list of objects"]
-        )
-    for position, item in enumerate(raw):
-        where = f"mirror_streams[{position}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be an object with stream and audiences")
-            continue
-        name = item.get("stream")
-        audiences = item.get("audiences")
-        count_field = item.get("count_field")
-        if not isinstance(name, str) or not name:
-            problems.append(f"{where}.stream must be a non-empty string")
-            continue
-        if name in streams:
-            problems.append(f"stream {name!r} is named twice in mirror_streams")
-            continue
-        if not isinstance(audiences, list) or not audiences:
-            problems.append(f"{where}.audiences must be a non-empty list of audience IDs")
-            continue
-        bad = [slug for slug in audiences if segment_id_problem(slug)]
-        if bad:
-            problems.append(f"{where}.audiences has invalid audience IDs: {bad[:3]!r}")
-            continue
-        if count_field is not None and (not isinstance(count_field, str) or not count_field):
-            problems.append(f"{where}.count_field must be a non-empty string")
-            continue
-        for slug in audiences:
-            if slug in owner and owner[slug] != name:
-                problems.append(
-                    f"audience {slug!r} is in the scope of two mirror streams, "
-                    f"{owner[slug]!r} and {name!r}: each audience needs one source of truth"
-                )
-            owner[slug] = name
-        streams[name] = MirrorStream(name, frozenset(audiences), count_field)
-    if problems:
-        raise ConfigValidationError("Invalid target settings", errors=problems)
-    return streams
 
 
 @dataclass(frozen=True)
@@ -447,68 +385,3 @@ class Membership:
                     f"{count_field} says {count!r} but {distinct} distinct rows arrived{repeats}",
                 )
             )
-
-
-MIRROR_PROPERTIES = th.PropertiesList(
-    th.Property(
-        "mirror_streams",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("stream", th.StringType, required=True),
-                th.Property("audiences", th.ArrayType(th.StringType), required=True),
-                th.Property("count_field", th.StringType),
-            )
-        ),
-        title="Mirror streams",
-        description=(
-            "Streams that carry the complete current membership of some audiences: "
-            "[{stream, audiences, count_field}]. Once a stream's input is proven "
-            "complete (ACTIVATE_VERSION after its records, or count_field matching "
-            "the distinct rows received; every proof present must hold), profiles "
-            "absent from it lose its audiences' segments. Each audience may belong "
-            "to one stream only."
-        ),
-    ),
-    th.Property(
-        "mirror_allow_empty_audience",
-        th.BooleanType,
-        default=False,
-        title="Allow an empty mirror audience",
-        description=(
-            "Apply a proven-complete mirror stream in which an audience that profiles "
-            "hold has no members (removes it from everyone)."
-        ),
-    ),
-    th.Property(
-        "mirror_max_removals",
-        th.IntegerType(minimum=0),
-        default=DEFAULT_MAX_REMOVALS,
-        title="Most profiles a mirror run may remove from",
-        description=(
-            "A mirror stream whose plan removes segments from more profiles than "
-            "this, for its audiences together or for any one of them, stops the run "
-            "before any write."
-        ),
-    ),
-    th.Property(
-        "mirror_max_removal_fraction",
-        th.NumberType(minimum=0, maximum=1),
-        default=DEFAULT_MAX_REMOVAL_FRACTION,
-        title="Largest share of holders a mirror run may remove from",
-        description=(
-            "A mirror stream whose plan removes segments from more than this "
-            "fraction of the distinct profiles holding its audiences now, together "
-            "or any one of them, stops the run before any write."
-        ),
-    ),
-    th.Property(
-        "mirror_plan_path",
-        th.StringType,
-        title="Mirror plan file",
-        description=(
-            "Optional JSON Lines file that receives the whole mirror plan, one "
-            '{"userID", "add", "remove"} per changed profile (with dry_run: '
-            "what a real run would do)."
-        ),
-    ),
-)

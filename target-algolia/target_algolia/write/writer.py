@@ -19,15 +19,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 
-from algolia_api import (
-    AlgoliaFatalError,
-    AuthenticationError,
-    ForbiddenError,
-    InvalidSegmentsError,
-    NotFoundError,
-    PacingStopped,
-    describe_failure,
-)
+from algolia_api import InvalidSegmentsError, NotFoundError, PacingStopped
 from target_algolia.merge import (
     Change,
     Segment,
@@ -36,36 +28,22 @@ from target_algolia.merge import (
     reduce_changes,
     segments_of,
 )
-from target_algolia.scan import ListScan, ReadStrategy
+from target_algolia.outcomes import (
+    INVALID_SEGMENT,
+    PROFILE_NOT_FOUND,
+    RecordRejected,
+    api_answer,
+)
 from target_algolia.state_gate import StateGate
+from target_algolia.write.scan import ListScan, ReadStrategy
 
 if t.TYPE_CHECKING:
     from algolia_api import AlgoliaClient
     from target_algolia.summary import RejectsFile, RunStats
 
-# Reason codes: stable keys for counters and the rejects file.
-INVALID_USER_ID = "invalid_user_id"
-INVALID_SEGMENT = "invalid_segment"
-UNKNOWN_EVENT = "unknown_event"
-NOT_AN_AUDIENCE_RECORD = "not_an_audience_record"
-AMBIGUOUS_RECORD = "ambiguous_record"
-PROFILE_NOT_FOUND = "profile_not_found"
-API_REFUSED = "api_refused"
-FILTERED_BY_TRIGGER = "filtered_by_trigger"
-OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
-
 
 def _no_emit(_state: dict) -> None:
     """A gate's emitter for a writer built alone: there is no STATE to send."""
-
-
-class RecordRejected(Exception):
-    """A record that cannot be applied; ``code`` is one of the reason codes above."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 class RunAborted(Exception):
@@ -361,15 +339,13 @@ class ProfileWriter:
         """The profile's current segments, or None if it is gone or refused (counted)."""
         self._check_abort()
         try:
-            profile = self.client.get_user(user_id)
+            with api_answer(self.refused):
+                profile = self.client.get_user(user_id)
         except NotFoundError:
             self._not_applied(user_id, records, PROFILE_NOT_FOUND, "no Algolia profile", skip=True)
             return None
-        except (AuthenticationError, ForbiddenError):
-            self.refused()
-            raise
-        except AlgoliaFatalError as exc:
-            self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
+        except RecordRejected as refused:
+            self._not_applied(user_id, records, refused.code, refused.detail)
             return None
         return segments_of(profile)
 
@@ -417,17 +393,15 @@ class ProfileWriter:
 
         self._check_abort()
         try:
-            self.client.put_segments(user_id, merged)
+            with api_answer(self.refused):
+                self.client.put_segments(user_id, merged)
         except NotFoundError:
             self._not_applied(
                 user_id, records, PROFILE_NOT_FOUND, "profile deleted before the write", skip=True
             )
             return
-        except (AuthenticationError, ForbiddenError):
-            self.refused()
-            raise
-        except AlgoliaFatalError as exc:
-            self._not_applied(user_id, records, API_REFUSED, describe_failure(exc))
+        except RecordRejected as refused:
+            self._not_applied(user_id, records, refused.code, refused.detail)
             return
         except InvalidSegmentsError as exc:
             # The client's last check, before any request: nothing was sent.

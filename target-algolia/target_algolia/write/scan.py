@@ -43,7 +43,7 @@ if t.TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from target_algolia.merge import Change
-    from target_algolia.profile_writer import ProfileWriter, UserEntry
+    from target_algolia.write.writer import ProfileWriter, UserEntry
 
 #: ``auto`` scans only batches at least this large: one list page can at best
 #: replace as many per-user reads as it holds profiles.

@@ -32,84 +32,21 @@ import threading
 import typing as t
 from functools import partial
 
-from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
-from typing_extensions import override
-
-from algolia_api import (
-    AlgoliaFatalError,
-    AuthenticationError,
-    ForbiddenError,
-    NotFoundError,
-    describe_failure,
-    parse_timestamp,
-    user_id_problem,
+from algolia_api import NotFoundError, parse_timestamp, user_id_problem
+from target_algolia.input.source_fields import DELETED_AT, is_deleted
+from target_algolia.outcomes import (
+    ERASURE_REQUEST_DELETED,
+    INVALID_USER_ID,
+    RecordRejected,
+    api_answer,
 )
-from target_algolia.profile_writer import API_REFUSED, INVALID_USER_ID
-from target_algolia.sdk_internals import SDKInternalsBatchSink
-from target_algolia.source_fields import DELETED_AT, is_deleted
 
 if t.TYPE_CHECKING:
-    from singer_sdk.sinks.core import BaseJSONSchemaValidator
-
-    from target_algolia.profile_writer import ProfileWriter
-    from target_algolia.target import TargetAlgolia
-
-#: Guard default: a run whose erasure streams name more users than this erases none.
-DEFAULT_MAX_ERASURES = 100
-
-#: Skip code: an erasure request whose source row was deleted asks for nothing.
-ERASURE_REQUEST_DELETED = "erasure_request_deleted"
-
-ERASURE_PROPERTIES = th.PropertiesList(
-    th.Property(
-        "erasure_streams",
-        th.ArrayType(th.StringType),
-        title="Erasure streams",
-        description=(
-            "Streams whose records each name, in the user ID field, a user whose "
-            "Algolia profile is deleted (DELETE /2/users/{userID}), e.g. GDPR "
-            "erasure requests. Applied once the input has ended; a 404 counts as "
-            "already erased. With dry_run the profiles are only read."
-        ),
-    ),
-    th.Property(
-        "erasure_max_profiles",
-        th.IntegerType(minimum=0),
-        default=DEFAULT_MAX_ERASURES,
-        title="Most profiles one run may erase",
-        description=(
-            "A run whose erasure streams name more distinct users than this "
-            "erases none of them and fails with one line; raise it to apply a "
-            "larger batch of requests."
-        ),
-    ),
-)
+    from target_algolia.write.writer import ProfileWriter
 
 
 class ErasureGuardError(Exception):
     """More users to erase than ``erasure_max_profiles``: nothing was erased."""
-
-
-def parse_erasure_streams(raw: t.Any, mirror_streams: t.Iterable[str]) -> frozenset[str]:
-    """The ``erasure_streams`` setting; a stream cannot also be a mirror stream."""
-    if raw in (None, []):
-        return frozenset()
-    if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
-        raise ConfigValidationError(
-            "Invalid target settings",
-            errors=["erasure_streams must be a list of stream names"],
-        )
-    both = sorted(set(raw) & set(mirror_streams))
-    if both:
-        raise ConfigValidationError(
-            "Invalid target settings",
-            errors=[
-                f"stream {both[0]!r} is in both erasure_streams and mirror_streams: "
-                "a stream either names profiles to delete or carries audience members"
-            ],
-        )
-    return frozenset(raw)
 
 
 class ErasureRequests:
@@ -192,22 +129,20 @@ class ErasureRequests:
         client = writer.client
         answer: dict[str, t.Any] | None
         try:
-            if writer.dry_run:
-                try:
-                    client.get_user(user_id)
-                except NotFoundError:
-                    answer = None
+            with api_answer(writer.refused):
+                if writer.dry_run:
+                    try:
+                        client.get_user(user_id)
+                    except NotFoundError:
+                        answer = None
+                    else:
+                        answer = {}
                 else:
-                    answer = {}
-            else:
-                answer = client.delete_user(user_id)
-        except (AuthenticationError, ForbiddenError):
-            writer.refused()
-            raise
-        except AlgoliaFatalError as exc:
+                    answer = client.delete_user(user_id)
+        except RecordRejected as refused:
             with self._lock:
                 self.refused += 1
-            writer.reject(API_REFUSED, describe_failure(exc), user_id=user_id, records=records)
+            writer.reject(refused.code, refused.detail, user_id=user_id, records=records)
             return
         if answer is None:
             with self._lock:
@@ -257,45 +192,3 @@ class ErasureRequests:
         if not dry_run:
             parts.append(f"deleted_until:{self.latest_deleted_until() or 'none'}")
         return ",".join(parts)
-
-
-class ErasureSink(SDKInternalsBatchSink):
-    """The sink of an erasure stream: collects requests, writes nothing itself."""
-
-    def __init__(
-        self, target: TargetAlgolia, stream_name: str, *args: t.Any, **kwargs: t.Any
-    ) -> None:
-        super().__init__(target, stream_name, *args, **kwargs)
-        self._algolia_target = target
-        # Only the user ID field is read, by our own rules (a bad one is a reject).
-        self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
-        self.logger.info(
-            "Erasure stream %s: collecting requests; profiles are deleted after the "
-            "end of the input",
-            stream_name,
-        )
-
-    @override
-    def get_validator(self) -> BaseJSONSchemaValidator | None:
-        return None
-
-    @property
-    @override
-    def include_sdc_metadata_properties(self) -> bool:
-        # Else singer-sdk strips _sdc_deleted_at from each record before process_record.
-        return True
-
-    @property
-    @override
-    def is_full(self) -> bool:
-        return False  # requests wait for the end of input, never for a batch
-
-    @override
-    def process_record(self, record: dict, context: dict) -> None:
-        writer = self._algolia_target.writer
-        writer.stats.count("records")
-        self._algolia_target.erasure.add_record(record, self.stream_name, writer)
-
-    @override
-    def process_batch(self, context: dict) -> None:
-        """Nothing: requests are applied once, after the end of the input."""

@@ -51,24 +51,21 @@ from pathlib import Path
 
 from algolia_api import MAX_PAGE_SIZE, user_id_problem
 from target_algolia.merge import Action, Change, apply_change, diff_segments, segments_of
-from target_algolia.mirror import DEFAULT_MAX_REMOVAL_FRACTION, DEFAULT_MAX_REMOVALS
+from target_algolia.outcomes import UNADDRESSABLE_PROFILE, USER_ID_CASE_CONFLICT
+from target_algolia.settings import DEFAULT_MAX_REMOVAL_FRACTION, DEFAULT_MAX_REMOVALS
 
 if t.TYPE_CHECKING:
     import logging
 
     from target_algolia.merge import Trigger
-    from target_algolia.mirror import Membership, Proof
-    from target_algolia.profile_writer import ProfileWriter
+    from target_algolia.mirror.membership import Membership, Proof
+    from target_algolia.write.writer import ProfileWriter
 
 #: User IDs shown per kind of change when a plan is printed.
 SAMPLE_SIZE = 10
 
 #: Changed profiles handed to the worker pool at a time (bounds the queued tasks).
 APPLY_CHUNK = 1000
-
-#: Reason codes of the plan (summary counters and the rejects file).
-UNADDRESSABLE_PROFILE = "unaddressable_profile"
-USER_ID_CASE_CONFLICT = "user_id_case_conflict"
 
 
 class MirrorGuardError(Exception):

@@ -1,5 +1,13 @@
-"""max_rejected_fraction: a run in which too many records were rejected fails.
+"""What becomes of a record that is not applied: reason codes, rejection, the reject-share bound.
 
+Every path names its outcomes with the codes below (stable keys for the
+summary counters and the rejects file), raises :class:`RecordRejected` for a
+record it cannot apply, and meets Algolia's answers through one rule,
+:func:`api_answer`: a refused key (401/403) stops the run, any other answer
+not worth retrying rejects that user's records (``api_refused``), a 404 is the
+caller's to read.
+
+max_rejected_fraction: a run in which too many records were rejected fails.
 The rule: when more than ``max_rejected_fraction`` of the records a run read
 were rejected (any reason code of the rejects table: a bad user ID, a bad
 segment, an unknown event, out of scope, refused by Algolia), the run exits
@@ -18,38 +26,71 @@ not show green).
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
-from singer_sdk import typing as th
-
-from target_algolia.mirror_plan import UNADDRESSABLE_PROFILE
-from target_algolia.profile_writer import PROFILE_NOT_FOUND
+from algolia_api import (
+    AlgoliaFatalError,
+    AuthenticationError,
+    ForbiddenError,
+    NotFoundError,
+    describe_failure,
+)
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from target_algolia.summary import RunStats
 
-#: Half: a run whose input is mostly unusable (a column mapped wrongly, a CSV
-#: whose segments column is in another format) fails; stray bad rows do not.
-DEFAULT_MAX_REJECTED_FRACTION = 0.5
+# Reason codes: stable keys for counters and the rejects file.
+INVALID_USER_ID = "invalid_user_id"
+INVALID_SEGMENT = "invalid_segment"
+UNKNOWN_EVENT = "unknown_event"
+NOT_AN_AUDIENCE_RECORD = "not_an_audience_record"
+AMBIGUOUS_RECORD = "ambiguous_record"
+PROFILE_NOT_FOUND = "profile_not_found"
+API_REFUSED = "api_refused"
+FILTERED_BY_TRIGGER = "filtered_by_trigger"
+OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
+#: Codes of the mirror plan: a listed profile it cannot address, or spares.
+UNADDRESSABLE_PROFILE = "unaddressable_profile"
+USER_ID_CASE_CONFLICT = "user_id_case_conflict"
+#: Skip code: an erasure request whose source row was deleted asks for nothing.
+ERASURE_REQUEST_DELETED = "erasure_request_deleted"
+
+
+class RecordRejected(Exception):
+    """A record that cannot be applied; ``code`` is one of the reason codes above."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@contextlib.contextmanager
+def api_answer(on_refused: t.Callable[[], None]) -> Iterator[None]:
+    """The API-error rule, written once, around every call that reads, writes or deletes a profile.
+
+    A 401/403 (the key, its ACLs, the application ID or the region) ends the
+    run: ``on_refused`` stops the other workers, then the error goes on. A 404
+    goes on as it is: it means something different to a read, a write and a
+    delete. Any other answer not worth retrying is this user's alone and
+    becomes ``RecordRejected(API_REFUSED)``; a retriable one was retried by
+    the client already.
+    """
+    try:
+        yield
+    except NotFoundError:
+        raise
+    except (AuthenticationError, ForbiddenError):
+        on_refused()
+        raise
+    except AlgoliaFatalError as exc:
+        raise RecordRejected(API_REFUSED, describe_failure(exc)) from None
+
 
 MAX_REJECTED_FRACTION = "max_rejected_fraction"
-
-REJECTED_SHARE_PROPERTIES = th.PropertiesList(
-    th.Property(
-        MAX_REJECTED_FRACTION,
-        th.NumberType(minimum=0, maximum=1),
-        default=DEFAULT_MAX_REJECTED_FRACTION,
-        title="Largest share of rejected records",
-        description=(
-            "A run in which more than this fraction of the records were rejected "
-            "exits non-zero once the valid ones are written, and emits no STATE for "
-            "its input, so the next run reads it again. 0: any rejected record "
-            "fails the run; 1: never. Below 1, a run that applied none of its records "
-            "(each rejected, or for a user with no profile) fails too. A run with no "
-            "records never fails."
-        ),
-    ),
-)
 
 
 class TooManyRejectedError(Exception):
