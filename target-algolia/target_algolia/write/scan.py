@@ -40,10 +40,45 @@ from algolia_api import MAX_PAGE_SIZE
 from target_algolia.merge import reduce_changes, segments_of
 
 if t.TYPE_CHECKING:
+    import logging
     from concurrent.futures import ThreadPoolExecutor
 
-    from target_algolia.merge import Change
-    from target_algolia.write.writer import ProfileWriter, UserEntry
+    from algolia_api import AlgoliaClient
+    from target_algolia.merge import Change, Segment
+    from target_algolia.summary import RunStats
+    from target_algolia.write.batch import SourceRecord, UserEntry
+
+
+class ScanWriter(t.Protocol):
+    """What the list scan uses of the writer (``write.writer.ProfileWriter``)."""
+
+    client: AlgoliaClient
+    stats: RunStats
+    logger: logging.Logger
+    reread_before_write: bool
+
+    def user_done(self, records: int) -> None: ...
+
+    def run_parallel(
+        self,
+        pool: ThreadPoolExecutor,
+        tasks: t.Sequence[t.Callable[[], None]],
+        records: t.Sequence[int] | None = None,
+    ) -> None: ...
+
+    def sync_change(self, user_id: str, change: Change, records: list[SourceRecord]) -> None: ...
+
+    def write_change(
+        self,
+        user_id: str,
+        change: Change,
+        current: list[Segment],
+        records: list[SourceRecord],
+        *,
+        read_at: float,
+        reread: bool = False,
+    ) -> None: ...
+
 
 #: ``auto`` scans only batches at least this large: one list page can at best
 #: replace as many per-user reads as it holds profiles.
@@ -67,7 +102,7 @@ class ReadStrategy(str, enum.Enum):
 class ListScan:
     """Write one batch by scanning the application's profiles page by page."""
 
-    def __init__(self, writer: ProfileWriter, pool: ThreadPoolExecutor, *, give_up: bool) -> None:
+    def __init__(self, writer: ScanWriter, pool: ThreadPoolExecutor, *, give_up: bool) -> None:
         self.writer = writer
         self.pool = pool
         self.give_up = give_up

@@ -16,7 +16,6 @@ import threading
 import time
 import typing as t
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from functools import partial
 
 from algolia_api import InvalidSegmentsError, NotFoundError, PacingStopped
@@ -35,6 +34,7 @@ from target_algolia.outcomes import (
     api_answer,
 )
 from target_algolia.state_gate import StateGate
+from target_algolia.write.batch import UserEntry
 from target_algolia.write.scan import ListScan, ReadStrategy
 
 if t.TYPE_CHECKING:
@@ -48,14 +48,6 @@ def _no_emit(_state: dict) -> None:
 
 class RunAborted(Exception):
     """Another worker hit a failure that ends the run; this user was not touched."""
-
-
-@dataclass
-class UserEntry:
-    """Everything one batch holds for one user."""
-
-    changes: list[Change] = field(default_factory=list)
-    records: list[tuple[dict[str, t.Any], str]] = field(default_factory=list)
 
 
 class ProfileWriter:
