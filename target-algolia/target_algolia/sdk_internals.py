@@ -4,8 +4,8 @@ singer-sdk (pinned ``>=0.54,<0.55``) offers no public hook for the few things
 below. The three base classes here override or read the private names and hand
 over to plainly named methods, which the target's own classes
 (:class:`~target_algolia.target.TargetAlgolia`,
-:class:`~target_algolia.input.reader.AudienceMessageReader`,
-:class:`~target_algolia.audience.sink.AlgoliaSegmentsSink`) override instead.
+:class:`~target_algolia.input.reader.AudienceMessageReader`, the sinks of
+``audience``, ``mirror`` and ``erasure``) override instead.
 :data:`SIGNATURES_WRITTEN_AGAINST` records the signature of each name as this
 module was written, and :data:`SDK_SOURCE_TEXTS` the lines of singer-sdk that
 call or set them; ``tests/test_sdk_internals.py`` fails when the installed
@@ -13,22 +13,26 @@ singer-sdk differs, and ``@override`` makes mypy fail when a method disappears.
 Re-read this list on any singer-sdk upgrade.
 
 ``Target._latest_state`` (read -> ``latest_state``)
-    The latest STATE read from the input. The target emits it after each full
-    batch it has written, after a mirror plan is applied, and when the input
-    pauses with a STATE not yet emitted (``max_wait_seconds``). If it is
-    renamed, those STATE messages stop (the attribute error ends the run).
+    The latest STATE read from the input. The STATE gate (``state_gate``)
+    emits it after each batch is written, after a mirror plan or an erasure
+    is applied, and when the input pauses with a STATE not yet emitted
+    (``max_wait_seconds``). If it is renamed, those STATE messages stop (the
+    attribute error ends the run).
 
 ``Target._write_state_message`` (override -> ``write_state``)
-    Every STATE singer-sdk emits (``drain_all``) passes here: the target holds
-    STATE back while a mirror plan is pending and never repeats the one it
-    emitted last. If singer-sdk emitted STATE some other way, STATE would
-    leave before the mirror plan is applied.
+    Every STATE singer-sdk emits (``drain_all``) passes here and is offered to
+    the STATE gate, the one writer of STATE, which lets it out only when every
+    record before it is written or rejected and no work holds it (a mirror
+    plan, an erasure, the reject bound). If singer-sdk emitted STATE some
+    other way, STATE would leave past that rule.
 
 ``Target._handle_termination`` (override -> ``handle_stop_signal``)
     The SIGTERM/SIGINT handler singer-sdk installs. Its own handling drains
-    every sink and emits STATE, which in the middle of a batch would confirm
-    records not yet written; the target stops without STATE there instead. If
-    it is no longer the handler, a signal mid-batch emits that STATE.
+    every sink, emits STATE and exits 0, which in the middle of a batch would
+    confirm records not yet written and with work held would show a green run
+    that did not do its work; the target asks the STATE gate instead and
+    never calls it. If it is no longer the handler, a signal mid-batch emits
+    that STATE.
 
 ``Target._process_batch_message`` (override -> ``process_batch_message``)
 ``Target._process_record_message`` (called -> ``process_record_message``)

@@ -106,7 +106,7 @@ def test_deleted_rows_lose_their_segments_on_the_next_run(
     )
     postgres.sql(MEMBERS_TABLE)
     # dave stays in churn_risk: an audience emptied by the delete would trip
-    # its own empty-audience guard (issue 19), as test_mirror_faults shows.
+    # its own empty-audience guard (issue 19), as mirror/test_hostile_deliveries.py shows.
     postgres.sql(
         "INSERT INTO public.audience_members VALUES "
         "('alice', 'vip'), ('bob', 'vip'), ('carol', 'churn_risk'), ('dave', 'vip'), "

@@ -1,4 +1,4 @@
-"""Mirror mode under a hostile source, through the CLI against the emulator (issue 19).
+"""Mirror mode under a hostile source, through the CLI against the emulator.
 
 Each test feeds ``target-algolia`` a delivery that is wrong in one way and
 checks, on the emulator's profiles, that no current member lost a segment,

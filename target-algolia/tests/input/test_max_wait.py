@@ -2,7 +2,7 @@
 
 The reader is checked against Python's own text reader (same lines), and the
 bound against real pipes: a write must happen while the pipe stays silent.
-The command-line behaviour is in test_streaming.py.
+The command-line behaviour is in test_live_stream_max_wait.py.
 """
 
 from __future__ import annotations
