@@ -23,11 +23,13 @@ it:
 
 A stop signal ends the run in one of two ways, decided by
 :meth:`StateGate.on_signal`: the first signal between batches writes what is
-pending (singer-sdk's drain) and exits 0 with the STATE of that fully written
-work only if no work remains held; a signal while a batch, a mirror plan or an
-erasure is being written, or any later signal, stops at once with no STATE
-and a non-zero exit. A signal that lands while a STATE line is being written
-waits until the line is whole.
+pending (singer-sdk's drain) and lets out the STATE of that fully written
+work, unless work is held; a signal while a batch, a mirror plan or an
+erasure is being written, or any later signal, stops at once and latches the
+gate shut: no STATE (once that stop is under way, further signals change
+nothing). The target exits non-zero either way (the run was
+stopped before its input ended). A signal that lands while a STATE line is
+being written waits until the line is whole.
 
 Everything here runs in the main thread (workers only write profiles), and a
 signal handler runs in the main thread between two bytecodes: each change of
@@ -58,12 +60,15 @@ class Step(enum.Enum):
 class SignalAction(enum.Enum):
     """What a stop signal must do, given where the run stands."""
 
-    #: Between batches, first signal: write what is pending, then exit (0 if nothing is held).
+    #: Between batches, first signal: write what is pending, let its STATE out, then exit.
     DRAIN = "drain"
-    #: Work is being written, or a signal came before: no STATE, exit non-zero now.
+    #: Work is being written, or a signal came before: no STATE, exit at once.
     STOP = "stop"
     #: A STATE line is being written: act once it is whole.
     DEFER = "defer"
+    #: A stop is already unwinding the run: raising again would only break its
+    #: unwinding (a second exception inside the first one's lock release).
+    ALREADY_STOPPING = "already stopping"
 
 
 class UnfinishedWorkError(Exception):
@@ -118,6 +123,8 @@ class StateGate:
         self._closed: str | None = None
         #: A stop signal was received (the first one drains, the next ones stop).
         self._stopping = False
+        #: A signal stopped the run at once (the stop is unwinding).
+        self._stopped = False
         #: A STATE line is being written; a signal meanwhile is deferred here.
         self._emitting = False
         self._deferred_signal: int | None = None
@@ -250,8 +257,11 @@ class StateGate:
         if self._emitting:
             self._deferred_signal = signum
             return SignalAction.DEFER
+        if self._stopped:
+            return SignalAction.ALREADY_STOPPING
         if self._stopping or self._in_flight is not None:
             self.close("the run was stopped by a signal")
+            self._stopped = True
             return SignalAction.STOP
         self._stopping = True
         return SignalAction.DRAIN

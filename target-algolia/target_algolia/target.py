@@ -164,17 +164,22 @@ class TargetAlgolia(SDKInternalsTarget):
 
     @override
     def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: the STATE of fully written work, or no STATE and exit 1.
+        """SIGTERM/SIGINT: the STATE of fully written work, or no STATE; never exit 0.
 
         The gate decides (state_gate): the first signal between batches writes
-        what is pending, as singer-sdk's own handler would, and exits 0 only if
-        no work is held (a mirror plan, an erasure, the reject bound); a signal
-        while work is being written, or any later one, stops the workers and
-        exits 1 at once. singer-sdk's handler is not called: it always exits 0.
+        what is pending, as singer-sdk's own handler would, and lets its STATE
+        out unless work is held (a mirror plan, an erasure, the reject bound);
+        a signal while work is being written, or any later one, stops the
+        workers at once with no STATE. Either way the run was stopped before
+        its input ended, so it exits 128 + the signal number, as the tap does
+        (singer-sdk's handler, never called here, exits 0).
         """
         action = self.run.gate.on_signal(signum)
         if action is SignalAction.DEFER:
             return  # a STATE line is being written; the gate calls back once it is whole
+        if action is SignalAction.ALREADY_STOPPING:
+            self.logger.info("Received signal %d: already stopping without STATE", signum)
+            return
         if action is SignalAction.STOP:
             # Stop first, then say so: no request starts after the message.
             if self.run.writer_started is not None:
@@ -185,7 +190,7 @@ class TargetAlgolia(SDKInternalsTarget):
                 signum,
             )
             _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
-            raise SystemExit(1)
+            raise SystemExit(128 + signum)
         self.logger.info("Received signal %d: writing the pending records, then stopping", signum)
         self.drain_all(is_endofpipe=True)
         left = self.run.gate.work_remains()
@@ -196,9 +201,13 @@ class TargetAlgolia(SDKInternalsTarget):
                 signum,
                 left,
             )
-            raise SystemExit(1)
-        self.logger.info("Gracefully shutting down...")
-        raise SystemExit(0)
+        else:
+            self.logger.warning(
+                "Stopped by signal %d before the end of the input: what was read is "
+                "written and its STATE emitted; the next run goes on from there",
+                signum,
+            )
+        raise SystemExit(128 + signum)
 
     @override
     def process_endofpipe(self) -> None:
