@@ -22,13 +22,21 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def markdown_pages() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    """The project's own Markdown files: git's list, or a walk that skips hidden folders."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout
+        return sorted(
+            page
+            for page in ROOT.rglob("*.md")
+            if not any(part.startswith(".") for part in page.relative_to(ROOT).parts)
+        )
     return [ROOT / name for name in listed if (ROOT / name).is_file()]
 
 
