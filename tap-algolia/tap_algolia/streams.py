@@ -320,8 +320,9 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
         # Every page of the window has been read: only now may the bookmark move.
         self._keep_bookmark(context, window)
         self.logger.info("%s", sync_summary(emitted, skipped, notes))
-        # Every record has been written by now (the SDK writes each one before
-        # asking for the next), so the message follows the last of them.
+        # Every record has been written by now (Stream.sync writes each one
+        # before asking for the next), so the message follows the last of them
+        # (tap-algolia/tests/test_deletions.py checks the order).
         if self.table_version is None:
             return
         if skipped:
