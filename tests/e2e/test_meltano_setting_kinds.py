@@ -88,11 +88,12 @@ def test_number_and_boolean_settings_work_however_they_are_set(
             for u in users
         )
     )
-    # 1. meltano.yml: YAML numbers and booleans, as a user writes them.
+    # 1. meltano.yml: YAML integers, numbers and booleans, as a user writes them.
     set_in_meltano_yml(
         project, "loaders", "target-algolia", concurrency=3, reread_before_write=True
     )
     set_in_meltano_yml(project, "extractors", "tap-algolia", page_size=2, flattening_enabled=False)
+    set_in_meltano_yml(project, "loaders", "target-algolia--erasure", max_wait_seconds=2.5)
     # 2. Environment variables: the three the issue found crashing, and a tap integer.
     env = {
         "TARGET_ALGOLIA_API_URL": emulator.url,
@@ -110,9 +111,10 @@ def test_number_and_boolean_settings_work_however_they_are_set(
         "TARGET_ALGOLIA_DRY_RUN=yes\nTAP_ALGOLIA_REQUEST_TIMEOUT=20\n"
     )
     # 4. meltano config set: the number that broke every later run, into .env;
-    #    a boolean into meltano.yml.
+    #    a boolean and an integer into meltano.yml.
     project("config", "set", "--store=dotenv", "target-algolia", "max_rejected_fraction", "0.9")
     project("config", "set", "target-algolia--mirror", "mirror_allow_empty_audience", "false")
+    project("config", "set", "target-algolia--erasure", "erasure_max_profiles", "7")
 
     # Meltano hands each over (no Decimal crash), numbers and booleans set as
     # text stay text for the plugin to read.
@@ -126,6 +128,9 @@ def test_number_and_boolean_settings_work_however_they_are_set(
     assert mirror["mirror_max_removal_fraction"] == "1"
     assert mirror["max_rejected_fraction"] == "1"
     assert mirror["mirror_allow_empty_audience"] == "false"
+    erasure = dumped_config(project, "target-algolia--erasure", env)
+    assert erasure["max_wait_seconds"] == 2.5
+    assert erasure["erasure_max_profiles"] == "7"
     tap = dumped_config(project, "tap-algolia", env)
     assert tap["page_size"] == 2
     assert tap["overlap_seconds"] == "60"
@@ -142,6 +147,8 @@ def test_number_and_boolean_settings_work_however_they_are_set(
     assert "OK: " in project("test", "target-algolia", env=env).stderr
     # The mirror instance's numbers, set by variables and config set, in its config file.
     assert "OK: " in project("invoke", "target-algolia--mirror", "--test", env=env).stderr
+    erasure_env = {**env, "TARGET_ALGOLIA__ERASURE_API_URL": emulator.url}
+    assert "OK: " in project("invoke", "target-algolia--erasure", "--test", env=erasure_env).stderr
 
     # The tap reads page_size 2 from meltano.yml: 5 profiles take 3 pages.
     emulator.admin.reset_stats()
