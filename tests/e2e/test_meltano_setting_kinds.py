@@ -94,7 +94,7 @@ def test_number_and_boolean_settings_work_however_they_are_set(
     )
     set_in_meltano_yml(project, "extractors", "tap-algolia", page_size=2, flattening_enabled=False)
     set_in_meltano_yml(project, "loaders", "target-algolia--erasure", max_wait_seconds=2.5)
-    # 2. Environment variables: the three the issue found crashing, and a tap integer.
+    # 2. Environment variables: the three the issue found crashing, an integer, a boolean.
     env = {
         "TARGET_ALGOLIA_API_URL": emulator.url,
         "TARGET_ALGOLIA__MIRROR_API_URL": emulator.url,
@@ -105,10 +105,12 @@ def test_number_and_boolean_settings_work_however_they_are_set(
         # The mass-removal override spelled as docs/meltano.md and the target README say.
         "TARGET_ALGOLIA__MIRROR_MIRROR_MAX_REMOVAL_FRACTION": "1",
         "TAP_ALGOLIA_OVERLAP_SECONDS": "60",
+        "TARGET_ALGOLIA__ERASURE_DRY_RUN": "on",
     }
-    # 3. .env, written by hand: the dry run as a word, a tap integer.
+    # 3. .env, written by hand: the dry run as a word, an integer, a number.
     (project.cwd / ".env").write_text(
         "TARGET_ALGOLIA_DRY_RUN=yes\nTAP_ALGOLIA_REQUEST_TIMEOUT=20\n"
+        "TARGET_ALGOLIA__MIRROR_MAX_WAIT_SECONDS=0.5\n"
     )
     # 4. meltano config set: the number that broke every later run, into .env;
     #    a boolean and an integer into meltano.yml.
@@ -128,9 +130,11 @@ def test_number_and_boolean_settings_work_however_they_are_set(
     assert mirror["mirror_max_removal_fraction"] == "1"
     assert mirror["max_rejected_fraction"] == "1"
     assert mirror["mirror_allow_empty_audience"] == "false"
+    assert mirror["max_wait_seconds"] == "0.5"
     erasure = dumped_config(project, "target-algolia--erasure", env)
     assert erasure["max_wait_seconds"] == 2.5
     assert erasure["erasure_max_profiles"] == "7"
+    assert erasure["dry_run"] == "on"
     tap = dumped_config(project, "tap-algolia", env)
     assert tap["page_size"] == 2
     assert tap["overlap_seconds"] == "60"
