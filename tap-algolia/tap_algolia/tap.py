@@ -22,6 +22,7 @@ from algolia_api import (
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
+    TypedSettings,
     build_session,
     install_clean_errors,
     plugin_config_schema,
@@ -123,7 +124,7 @@ def explain_failure(error: BaseException) -> str | None:
     return str(error) if isinstance(error, StateFileError) else None
 
 
-class TapAlgolia(TerminationOverride, Tap):
+class TapAlgolia(TypedSettings, TerminationOverride, Tap):
     """Singer tap for Algolia Advanced Personalization user profiles."""
 
     name = "tap-algolia"

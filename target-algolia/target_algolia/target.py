@@ -19,6 +19,7 @@ from algolia_api import (
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
+    TypedSettings,
     install_clean_errors,
     plugin_config_schema,
     secret_setting_errors,
@@ -230,7 +231,7 @@ def explain_failure(error: BaseException) -> str | None:
     return None
 
 
-class TargetAlgolia(SDKInternalsTarget):
+class TargetAlgolia(TypedSettings, SDKInternalsTarget):
     """Merge audience memberships into Algolia user profile segments."""
 
     name = "target-algolia"
