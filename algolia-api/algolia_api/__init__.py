@@ -53,6 +53,7 @@ from algolia_api.settings import (
     CONNECTION_PROPERTIES,
     MAX_REQUESTS_PER_MINUTE,
     ConnectionSettings,
+    TypedSettings,
     plugin_config_schema,
     secret_setting_errors,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitPacer",
     "ServerError",
+    "TypedSettings",
     "UndecodableProfile",
     "UnprocessableError",
     "build_session",

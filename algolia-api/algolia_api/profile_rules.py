@@ -13,7 +13,11 @@ overwritten with the target's own:
   anything else (``null``, a string, an object, a number, entries of another
   shape) is malformed, not empty;
 - text is valid Unicode: a lone surrogate (``"\\ud800"`` escaped in JSON, or a
-  byte that is not UTF-8) can neither be written back nor exported.
+  byte that is not UTF-8) can neither be written back nor exported;
+- depth does not matter where nothing is written from: a profile nested
+  deeper than can be decoded is read field by field (:mod:`algolia_api.pages`),
+  and is a profile to write on when its ``userID`` and ``segments`` were read
+  in full (the depth is in another field, such as an affinity).
 
 :func:`decode_profile` reads ``GET /2/users/{userID}`` under these rules and
 raises :class:`algolia_api.pages.MalformedResponseError`, which the shared
@@ -31,7 +35,14 @@ import typing as t
 import msgspec
 
 from algolia_api.errors import malformed_body_line, request_line
-from algolia_api.pages import MalformedResponseError, Page, UndecodableProfile, decode_page, shown
+from algolia_api.pages import (
+    MalformedResponseError,
+    Page,
+    UndecodableProfile,
+    decode_page,
+    decode_profile_text,
+    shown,
+)
 
 if t.TYPE_CHECKING:
     import requests
@@ -112,8 +123,11 @@ def segment_list_problem(segments: list[t.Any], *, check_text: bool = False) -> 
 def profile_problem(profile: t.Any, user_id: str | None = None) -> str | None:
     """Why ``profile`` is not a profile to build a write on (of ``user_id``, if given), or None."""
     if isinstance(profile, UndecodableProfile):
-        return profile.reason
-    if type(profile) is not dict:
+        # Too deep elsewhere (an affinity): the userID and segments, all a
+        # write is built on, were read in full (algolia_api.pages).
+        if not profile.segments_read:
+            return profile.reason
+    elif type(profile) is not dict:
         return f"the profile is {json_kind(profile)}, not an object"
     found = profile.get("userID")
     if type(found) is not str:
@@ -159,6 +173,13 @@ def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any
         raise MalformedResponseError(msg)
     try:
         profile = _decode_any(body)
+    except RecursionError:
+        # Nested deeper than msgspec goes: read field by field (algolia_api.pages).
+        try:
+            profile = decode_profile_text(body)
+        except ValueError as exc:
+            msg = f"{malformed_body_line(response, str(exc))}: nothing is written for it"
+            raise MalformedResponseError(msg) from None
     except msgspec.DecodeError as exc:
         # Cut-short or HTML bodies, and text that is not valid Unicode (msgspec
         # refuses a lone surrogate escape, which could not be written back).

@@ -19,7 +19,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
-from algolia_api import install_clean_errors, secret_setting_errors, user_agent
+from algolia_api import TypedSettings, install_clean_errors, secret_setting_errors, user_agent
 from target_algolia.audience.sink import AlgoliaSegmentsSink
 from target_algolia.erasure.requests import ErasureGuardError
 from target_algolia.erasure.sink import ErasureSink
@@ -88,7 +88,7 @@ def explain_failure(error: BaseException) -> str | None:
     return None
 
 
-class TargetAlgolia(SDKInternalsTarget):
+class TargetAlgolia(TypedSettings, SDKInternalsTarget):
     """Merge audience memberships into Algolia user profile segments."""
 
     name = "target-algolia"

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltan
 M = "meltano"
 STREAM = "public-audience_members_mirror"
 
-# The worked example of target-algolia/README.md: the count is joined onto
+# The worked example of docs/target/mirror.md: the count is joined onto
 # every row in the same snapshot, and onto one row of NULLs when the table is
 # empty, so the target can tell a complete read from one cut short.
 MEMBERS_TABLE = """
