@@ -20,9 +20,11 @@ from algolia_api.errors import (
     ForbiddenError,
     NotFoundError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     UnprocessableError,
     error_for_response,
+    is_retried_status,
     raise_for_response,
 )
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
@@ -95,6 +97,7 @@ __all__ = [
     "PageTokens",
     "RateLimitError",
     "RateLimitPacer",
+    "RequestTimeoutError",
     "ServerError",
     "UndecodableProfile",
     "UnprocessableError",
@@ -108,6 +111,7 @@ __all__ = [
     "format_canonical",
     "format_query_timestamp",
     "install_clean_errors",
+    "is_retried_status",
     "is_valid_text",
     "json_kind",
     "log_retry",
