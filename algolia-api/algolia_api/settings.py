@@ -110,7 +110,7 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         default=DEFAULT_MAX_RETRIES,
         title="Maximum retries",
         description=(
-            "Retries of one request after a 429, a 5xx, a timeout or a dropped "
+            "Retries of one request after a 408, a 429, a 5xx, a timeout or a dropped "
             "connection, with exponential backoff and jitter (0 to 100)."
         ),
     ),
