@@ -23,7 +23,10 @@ import typing as t
 import zlib
 
 import fsspec
-from singer_sdk.singerlib.json import deserialize_json
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from target_algolia.input_depth import decode_record_line
+from target_algolia.numbers import decode_json
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -72,8 +75,10 @@ def _read(url: str, compression: str | None) -> Iterator[dict[str, t.Any]]:
                 try:
                     # As on stdin (max_wait.input_lines): bytes that are not
                     # UTF-8 cost their record (rejected by the sink), not the file.
-                    value = deserialize_json(line.decode("utf-8", "surrogateescape"))
-                except ValueError:  # not JSON
+                    # Numbers exact, a record nested too deep cut (input_depth).
+                    text = line.decode("utf-8", "surrogateescape")
+                    value = decode_record_line(text, decode_json, record_level=1)
+                except (ValueError, InvalidInputLine):  # not JSON
                     value = None
                 if not isinstance(value, dict):
                     msg = f"line {number} of batch file {url} is not a JSON object"

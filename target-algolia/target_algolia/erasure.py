@@ -45,6 +45,7 @@ from algolia_api import (
     parse_timestamp,
     user_id_problem,
 )
+from target_algolia.input_depth import reject_cut_record
 from target_algolia.profile_writer import API_REFUSED, INVALID_USER_ID
 from target_algolia.sdk_internals import SDKInternalsBatchSink
 from target_algolia.source_fields import DELETED_AT, is_deleted
@@ -301,7 +302,9 @@ class ErasureSink(SDKInternalsBatchSink):
     def process_record(self, record: dict, context: dict) -> None:
         writer = self._algolia_target.writer
         writer.stats.count("records")
-        self._algolia_target.erasure.add_record(record, self.stream_name, writer)
+        user_id = record.get(self._algolia_target.erasure.user_id_field)
+        if not reject_cut_record(record, self.stream_name, writer, user_id):  # input_depth
+            self._algolia_target.erasure.add_record(record, self.stream_name, writer)
 
     @override
     def process_batch(self, context: dict) -> None:

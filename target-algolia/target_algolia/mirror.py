@@ -41,6 +41,7 @@ from __future__ import annotations
 import time
 import typing as t
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -48,6 +49,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
 from target_algolia.merge import EventKind, clean_text, parse_event, segment_id_problem
+from target_algolia.numbers import shown, whole_number
 from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
@@ -56,7 +58,7 @@ from target_algolia.profile_writer import (
     UNKNOWN_EVENT,
     RecordRejected,
 )
-from target_algolia.source_fields import is_deleted, present, segment_list, whole_number
+from target_algolia.source_fields import is_deleted, present, segment_list
 
 #: The record field singer-sdk fills with the RECORD message's ``version``
 #: (sinks that include SDC metadata properties, as mirror sinks do).
@@ -100,7 +102,10 @@ def version_problem(
     resumed sync whose first rows went to an earlier process.
     """
     if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
-        return "version_not_a_sync_start", f"version {version!r} is not a sync-start time"
+        return (
+            "version_not_a_sync_start",
+            f"version {_as_written(version)} is not a sync-start time",
+        )
     instant = version / 1000 if version >= MILLISECOND_VERSIONS_FROM else float(version)
     unit = "ms" if version >= MILLISECOND_VERSIONS_FROM else "s"
     if instant < EARLIEST_SYNC_START:
@@ -169,7 +174,7 @@ def parse_mirror_streams(raw: t.Any) -> dict[str, MirrorStream]:
             continue
         bad = [slug for slug in audiences if segment_id_problem(slug)]
         if bad:
-            problems.append(f"{where}.audiences has invalid audience IDs: {bad[:3]!r}")
+            problems.append(f"{where}.audiences has invalid audience IDs: {shown(bad[:3])}")
             continue
         if count_field is not None and (not isinstance(count_field, str) or not count_field):
             problems.append(f"{where}.count_field must be a non-empty string")
@@ -200,9 +205,22 @@ class Proof:
 DUPLICATE_SAMPLE = 5
 
 
+class _Written(str):
+    """A list or object from the input, kept (as a set member) as its JSON text."""
+
+
 def _hashable(value: t.Any) -> t.Any:
-    """``value`` as a set member: a list or object from a bad source becomes its repr."""
-    return value if value is None or isinstance(value, (str, int, float)) else repr(value)
+    """``value`` as a set member: a whole number as an int (``3.0`` is 3), a list or
+    object from a bad source as its JSON text."""
+    if isinstance(value, (float, Decimal)):
+        number = whole_number(value)
+        return value if number is None else number
+    return value if value is None or isinstance(value, (str, int)) else _Written(shown(value))
+
+
+def _as_written(value: t.Any) -> str:
+    """A count or version for a message, as the input wrote it (JSON)."""
+    return value if isinstance(value, _Written) else shown(value)
 
 
 @dataclass
@@ -248,7 +266,7 @@ class Membership:
     def add_record(self, record: dict[str, t.Any]) -> None:
         """Take one RECORD; raises RecordRejected (counted as rejected) if unusable."""
         self.activated = None  # an ACTIVATE_VERSION only proves what came before it
-        self.versions.add(_hashable(record.get(VERSION_FIELD)))
+        self.versions.add(_hashable(record.get(VERSION_FIELD)))  # 1.7e9 is 1700000000
         count_field = self.config.count_field
         if count_field is not None:
             raw = present(record.get(count_field))
@@ -309,7 +327,7 @@ class Membership:
             raise RecordRejected(
                 UNKNOWN_EVENT,
                 f"mirror stream {self.config.stream!r} carries current members; "
-                f"event {event!r} has no meaning there",
+                f"event {shown(event)} has no meaning there",
             )
         listed = present(record.get("segments"))
         single = present(record.get("segment"))
@@ -377,12 +395,12 @@ class Membership:
         if self.activated is not None:
             others = versions - {self.activated}
             if others:
-                shown = ", ".join(sorted(repr(v) for v in others)[:3])
+                listed = ", ".join(sorted(_as_written(v) for v in others)[:3])
                 failing.append(
                     (
                         "version_mismatch",
                         f"ACTIVATE_VERSION {self.activated} after its records, but records "
-                        f"carry another version ({shown}): rows from another sync",
+                        f"carry another version ({listed}): rows from another sync",
                     )
                 )
                 return
@@ -397,11 +415,11 @@ class Membership:
                 )
             return
         if len(versions) > 1:
-            shown = ", ".join(sorted(repr(v) for v in versions)[:3])
+            listed = ", ".join(sorted(_as_written(v) for v in versions)[:3])
             failing.append(
                 (
                     "version_mismatch",
-                    f"records carry {len(versions)} versions ({shown}): "
+                    f"records carry {len(versions)} versions ({listed}): "
                     "rows from more than one sync",
                 )
             )
@@ -429,7 +447,7 @@ class Membership:
             return
         (count,) = self.counts
         if not isinstance(count, int) or isinstance(count, bool):
-            what = "missing (null or empty)" if count is None else f"{count!r}"
+            what = "missing (null or empty)" if count is None else _as_written(count)
             failing.append(
                 (
                     "count_not_a_number",
@@ -444,7 +462,7 @@ class Membership:
             failing.append(
                 (
                     "count_mismatch",
-                    f"{count_field} says {count!r} but {distinct} distinct rows arrived{repeats}",
+                    f"{count_field} says {count} but {distinct} distinct rows arrived{repeats}",
                 )
             )
 

@@ -36,6 +36,7 @@ from target_algolia.merge import (
     reduce_changes,
     segments_of,
 )
+from target_algolia.numbers import shown
 from target_algolia.scan import ListScan, ReadStrategy
 
 if t.TYPE_CHECKING:
@@ -52,6 +53,7 @@ PROFILE_NOT_FOUND = "profile_not_found"
 API_REFUSED = "api_refused"
 FILTERED_BY_TRIGGER = "filtered_by_trigger"
 OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
+TOO_DEEP = "too_deep"  # nested deeper than the reader reads (input_depth)
 
 
 class RecordRejected(Exception):
@@ -166,14 +168,11 @@ class ProfileWriter:
             self.stats.skip(code, len(batch))
         else:
             self.stats.reject(code, len(batch))
-        shown = repr(user_id)
-        if len(shown) > 140:
-            shown = shown[:137] + "..."
         self.logger.log(
             logging.DEBUG if quiet else logging.WARNING,
             "%s user %s: %s (%s)",
             "Skipped" if skipped else "Rejected",
-            shown,
+            shown(user_id, 140),  # as the input wrote it (numbers.py)
             detail,
             code,
         )

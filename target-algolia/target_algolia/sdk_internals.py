@@ -22,7 +22,10 @@ Re-read this list on any singer-sdk upgrade.
     Every STATE singer-sdk emits (``drain_all``) passes here: the target holds
     STATE back while a mirror plan is pending and never repeats the one it
     emitted last. If singer-sdk emitted STATE some other way, STATE would
-    leave before the mirror plan is applied.
+    leave before the mirror plan is applied. The target writes the line
+    itself, never with singer-sdk's ``_write_state_message``: that one writes
+    with ``json.dumps``, which fails on the Decimal numbers singer-sdk's own
+    reader makes of ``1700000000.5`` in an upstream STATE (numbers.py).
 
 ``Target._handle_termination`` (override -> ``handle_stop_signal``)
     The SIGTERM/SIGINT handler singer-sdk installs. Its own handling drains
@@ -88,6 +91,7 @@ RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
 from __future__ import annotations
 
 import contextlib
+import sys
 import typing as t
 
 from singer_sdk.helpers._classproperty import classproperty
@@ -97,6 +101,7 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from target_algolia.numbers import json_text
 from target_algolia.source_fields import DELETED_AT
 
 if t.TYPE_CHECKING:
@@ -134,6 +139,8 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
 #: the public behaviour listed at the end of the docstring).
 SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
     "singer_sdk.target_base:Target._process_state_message": ("self._latest_state = state",),
+    "singer_sdk.target_base:Target._write_state_message": ("state_json = json.dumps(state)",),
+    "singer_sdk.singerlib.json:deserialize_json": ("parse_float=decimal.Decimal",),
     "singer_sdk.target_base:Target.drain_all": (
         "self._write_state_message(copy.deepcopy(self._latest_state))",
     ),
@@ -192,8 +199,14 @@ class SDKInternalsTarget(Target):
         self.write_state(state)
 
     def write_state(self, state: dict) -> None:
-        """Emit a STATE message: every STATE the target emits goes through here."""
-        super()._write_state_message(state)
+        """Emit a STATE message: every STATE the target emits goes through here.
+
+        As singer-sdk's own writer, but each number exactly as it was read.
+        """
+        line = json_text(state)
+        self.logger.debug("Emitting completed target state %s", line)
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

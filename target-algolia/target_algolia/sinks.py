@@ -7,6 +7,7 @@ import typing as t
 from typing_extensions import override
 
 from algolia_api import user_id_problem
+from target_algolia.input_depth import refuse_cut_record
 from target_algolia.merge import (
     Change,
     EventKind,
@@ -18,6 +19,7 @@ from target_algolia.merge import (
     segment_id_problem,
     snapshot_operation,
 )
+from target_algolia.numbers import shown
 from target_algolia.profile_writer import (
     AMBIGUOUS_RECORD,
     FILTERED_BY_TRIGGER,
@@ -102,6 +104,7 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         writer.stats.count("records")
         user_id = record.get(self.user_id_field)
         try:
+            refuse_cut_record(record, self.membership)  # nested too deep (input_depth)
             if self.membership is not None:
                 if not self._collecting:
                     self._collecting = True
@@ -178,7 +181,7 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         kind = parse_event(event)
         if kind is None:
             raise RecordRejected(
-                UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'"
+                UNKNOWN_EVENT, f"unknown event {shown(event)}; expected 'enter' or 'exit'"
             )
         return event_operation(segment, kind, self.trigger)
 

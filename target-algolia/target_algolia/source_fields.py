@@ -19,8 +19,9 @@ The rules, for every form (event, snapshot, mirror):
   reason. An audience ID with a comma, ``;`` or ``|`` in it can be sent in the
   JSON form.
 - **Counts** (a mirror stream's ``count_field``) are whole numbers: a JSON
-  integer, a number with no fractional part (``30.0``), or a string of decimal
-  digits (``"30"``, spaces around it ignored).
+  integer, a number with no fractional part (``30.0``, ``3e1``), or a string
+  of decimal digits (``"30"``, spaces around it ignored); the rule is
+  :func:`target_algolia.numbers.whole_number`.
 - **Deletes.** A record whose ``_sdc_deleted_at`` is set (anything but null
   or empty) reports a row deleted at the source, as change-data-capture taps
   send it (tap-postgres LOG_BASED, or a table soft-deleted by a Singer
@@ -30,11 +31,10 @@ The rules, for every form (event, snapshot, mirror):
 from __future__ import annotations
 
 import json
-import math
-import re
 import typing as t
 
 from target_algolia.merge import clean_text, segment_id_problem
+from target_algolia.numbers import json_kind
 from target_algolia.profile_writer import INVALID_SEGMENT, RecordRejected
 
 #: The field Singer CDC sources set on a row deleted at the source (singer-sdk's
@@ -50,8 +50,6 @@ DELETED_ROW_INCOMPLETE = (
 #: Separators that are not ours: in a comma-separated ``segments`` string they
 #: almost surely separate audiences the sender meant as several.
 _FOREIGN_SEPARATORS = (";", "|")
-
-_DIGITS = re.compile(r"[0-9]+")
 
 
 def present(value: t.Any) -> t.Any:
@@ -84,7 +82,7 @@ def segment_list(value: t.Any) -> list[str]:
     else:
         raise RecordRejected(
             INVALID_SEGMENT,
-            f"'segments' is a {type(value).__name__}: send a list, a JSON array "
+            f"'segments' is a {json_kind(value)}: send a list, a JSON array "
             "or comma-separated audience IDs",
         )
     slugs = [clean_text(item) for item in items]
@@ -140,17 +138,3 @@ def _split(text: str) -> list[t.Any]:
 def _shown(text: str, limit: int = 80) -> str:
     shown = repr(text)
     return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
-
-
-def whole_number(value: t.Any) -> int | None:
-    """``value`` as a count (the module rule), or None if it is not a whole number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value.is_integer() else None
-    if isinstance(value, str):
-        digits = clean_text(value)
-        return int(digits) if _DIGITS.fullmatch(digits) else None
-    return None

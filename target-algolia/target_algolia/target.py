@@ -52,6 +52,7 @@ from target_algolia.rejected_share import (
 )
 from target_algolia.scan import ReadStrategy
 from target_algolia.sdk_internals import SDKInternalsTarget
+from target_algolia.segment_text import check_segment_source
 from target_algolia.sinks import AlgoliaSegmentsSink
 from target_algolia.summary import (
     PeriodicSummary,
@@ -263,6 +264,7 @@ class TargetAlgolia(SDKInternalsTarget):
         # other keeps the writer single-entry (it parallelises per user itself).
         self.max_parallelism = 1
         self.settings = ConnectionSettings.from_config(self.config)
+        check_segment_source(self.config["segment_source"])  # no invisible characters
         # Refused here, at start-up: overlapping scopes, malformed entries.
         self.mirror_streams = parse_mirror_streams(self.config.get("mirror_streams"))
         # Erasure (erasure.py): its streams get their own sink; applied at end of input.

@@ -26,8 +26,9 @@ from algolia_testkit.target_runs import (
     state,
 )
 from target_algolia.merge import clean_text, segment_id_problem
+from target_algolia.numbers import whole_number
 from target_algolia.profile_writer import RecordRejected
-from target_algolia.source_fields import segment_list, whole_number
+from target_algolia.source_fields import segment_list
 
 if t.TYPE_CHECKING:
     from pathlib import Path

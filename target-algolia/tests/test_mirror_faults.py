@@ -349,7 +349,7 @@ def test_padded_segment_values_follow_the_trim_rule(emu: EmulatorServer, tmp_pat
         ),
         (
             {"type": "ACTIVATE_VERSION", "stream": S, "version": "12"},
-            "ACTIVATE_VERSION without an integer 'version' (got '12')",
+            "ACTIVATE_VERSION without an integer 'version' (got \"12\")",
         ),
         (
             {"type": "ACTIVATE_VERSION", "stream": "other", "version": 1},

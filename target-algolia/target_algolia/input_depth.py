@@ -1,0 +1,132 @@
+"""How deep the target reads a record: one nested too deep costs only itself.
+
+A RECORD (a message line, or a line of a BATCH file) whose record nests arrays
+and objects more than :data:`MAX_RECORD_DEPTH` levels deep (the record object
+itself is level 1) is rejected as ``too_deep``: counted in the summary, written
+to the rejects file with every array or object below that level replaced by
+:data:`CUT_MARK`, and the STATE after it moves on. Python's JSON decoder ends
+with a RecursionError somewhere under 1,000 levels, so a deeper record could
+not be read at all; the limit lies well inside what the decoder and everything
+after it (stream maps, the rejects file) handle.
+
+Any other message nested too deep for the decoder stops the run with one line
+(the input is corrupt there; no STATE is emitted past it).
+
+Only a line holding more than :data:`MAX_RECORD_DEPTH` brackets can be that
+deep, so every other line is decoded as it is, at the cost of counting its
+brackets.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from target_algolia.profile_writer import TOO_DEEP, RecordRejected
+
+if t.TYPE_CHECKING:
+    from target_algolia.mirror import Membership
+    from target_algolia.profile_writer import ProfileWriter
+
+#: Levels of arrays and objects a record may nest (the record itself is level 1).
+MAX_RECORD_DEPTH = 200
+
+#: What stands in the rejects file for an array or object nested too deep.
+CUT_MARK = f"(nested deeper than {MAX_RECORD_DEPTH} levels: not read)"
+
+#: The record field that carries, from the reader to the sink, why a record
+#: was cut (removed before the record is rejected; no other code reads it).
+CUT_FIELD = "__target_algolia_too_deep__"
+
+# A JSON string, a bracket, a run of anything else, or a lone quote (bad JSON,
+# which the decoder then reports).
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|[^"\[\]{}]+|"', re.DOTALL)
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest level of arrays and objects in the JSON ``text`` (0 for a scalar)."""
+    depth = deepest = 0
+    for token in _TOKEN.findall(text):
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
+def cut_below(text: str, levels: int) -> str:
+    """``text`` with each array or object that opens below ``levels`` replaced by CUT_MARK."""
+    out: list[str] = []
+    depth = 0
+    mark = f'"{CUT_MARK}"'
+    for token in _TOKEN.findall(text):
+        opens = token in ("[", "{")
+        closes = token in ("]", "}")
+        if opens:
+            depth += 1
+            if depth == levels + 1:
+                out.append(mark)
+        if depth <= levels:
+            out.append(token)
+        if closes:
+            depth -= 1
+    return "".join(out)
+
+
+def decode_record_line(
+    line: str, decode: t.Callable[[str], t.Any], *, record_level: int = 2
+) -> t.Any:
+    """``line`` decoded; a RECORD nested too deep comes back cut and marked (CUT_FIELD).
+
+    ``record_level``: the level of the record object in the line (2 in a
+    message line, 1 in a BATCH file, whose lines are records).
+    """
+    limit = MAX_RECORD_DEPTH + record_level - 1
+    if line.count("[") + line.count("{") <= limit:
+        # No deeper than its brackets (some may sit in strings): the common case, in C.
+        return decode(line)
+    depth = nesting_depth(line)
+    if depth <= limit:
+        return decode(line)
+    value = decode(cut_below(line, limit))
+    record = value.get("record") if record_level == 2 and isinstance(value, dict) else value
+    if isinstance(record, dict) and (record_level == 1 or value.get("type") == "RECORD"):
+        record[CUT_FIELD] = (
+            f"record nests arrays and objects {depth - record_level + 1} levels deep; "
+            f"at most {MAX_RECORD_DEPTH} are read"
+        )
+        return value
+    try:
+        return decode(line)
+    except RecursionError:
+        msg = (
+            f"a {value.get('type') if isinstance(value, dict) else 'JSON'} line nests arrays "
+            f"and objects {depth} levels deep, more than the JSON decoder reads"
+        )
+        raise InvalidInputLine(msg) from None
+
+
+def refuse_cut_record(record: dict[str, t.Any], membership: Membership | None) -> None:
+    """Raise RecordRejected(too_deep) if the reader cut ``record``; a mirror stream is told."""
+    why = record.pop(CUT_FIELD, None)
+    if why is None:
+        return
+    if membership is not None:
+        membership.rejected += 1  # an input with a rejected record proves nothing
+    raise RecordRejected(TOO_DEEP, str(why))
+
+
+def reject_cut_record(
+    record: dict[str, t.Any], stream: str, writer: ProfileWriter, user_id: t.Any
+) -> bool:
+    """Reject ``record`` (too_deep) if the reader cut it, and say so; for sinks that
+    do not raise RecordRejected themselves (erasure requests)."""
+    try:
+        refuse_cut_record(record, None)
+    except RecordRejected as rejected:
+        writer.reject(rejected.code, rejected.detail, user_id=user_id, records=[(record, stream)])
+        return True
+    return False

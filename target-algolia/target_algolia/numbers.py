@@ -1,0 +1,138 @@
+"""Numbers as singer-sdk delivers them, and values shown as the input wrote them.
+
+singer-sdk reads every JSON number with a fraction or an exponent as a
+:class:`~decimal.Decimal` (``1700000000.5``, ``3.0``, ``1e3``) and every other
+number as an ``int``. The rules:
+
+- **STATE passes through unchanged.** A STATE is written back with
+  :func:`json_text`, which writes a ``Decimal`` as the digits it was read from
+  (``1700000000.5`` stays ``1700000000.5``, never ``"1700000000.5"`` or a
+  rounded float) and an integer of any size exactly. An integer longer than
+  Python converts from text by default (4,300 digits) is read as a ``Decimal``
+  holding the same integer (:func:`decode_json`), so it too comes back digit
+  for digit. (``NaN`` and ``Infinity`` are not JSON; singer-sdk writes them as
+  ``null``, and so does the target.)
+- **A whole number is a whole number however it is spelled** (:func:`whole_number`):
+  ``3``, ``3.0``, ``3e0`` and, where text is accepted (a count read from a CSV
+  file), ``"3"`` are all 3. ``3.5``, ``true`` and ``"3.0"`` are not.
+- **Values are quoted as JSON** (:func:`shown`) in messages and files, as the
+  input wrote them: ``3.0``, ``"3"``, ``null``, never a Python repr such as
+  ``Decimal('3.0')`` or ``None``. Characters that would not show (controls,
+  format characters, line separators) are written as JSON escapes (``\\u2028``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+import unicodedata
+from decimal import Decimal
+
+from singer_sdk.singerlib.json import deserialize_json, serialize_json
+
+from target_algolia.segment_text import INVISIBLE_CATEGORIES
+
+_DIGITS = re.compile(r"[0-9]+")
+
+#: A whole number longer than this is no count or version: refused rather than
+#: converted (``3e999999999`` would take gigabytes; Python refuses such text too).
+_MOST_DIGITS = 4300
+
+#: Characters of a value kept in a message (the rest is cut, marked "...").
+SHOWN_LIMIT = 120
+
+# Shown escaped: invisible in a log line, or not text at all (a lone surrogate).
+_ESCAPED_CATEGORIES = INVISIBLE_CATEGORIES | {"Cs"}
+
+
+def whole_number(value: t.Any, *, text: bool = True) -> int | None:
+    """``value`` as a whole number, or None if it is not one (the module rule).
+
+    ``text``: whether a string of decimal digits (spaces around it ignored)
+    counts, as for a count a CSV file sends as text.
+    """
+    from target_algolia.merge import clean_text  # merge imports this module
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() >= _MOST_DIGITS:
+            return None
+        return int(value) if value == value.to_integral_value() else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if text and isinstance(value, str):
+        digits = clean_text(value)
+        if len(digits) > _MOST_DIGITS or not _DIGITS.fullmatch(digits):
+            return None
+        return int(digits)
+    return None
+
+
+def json_text(value: t.Any, *, ensure_ascii: bool = True) -> str:
+    """``value`` as one line of JSON, each ``Decimal`` written as its own digits."""
+    return serialize_json(value, ensure_ascii=ensure_ascii)
+
+
+def shown(value: t.Any, limit: int = SHOWN_LIMIT) -> str:
+    """``value`` for a message: JSON, as the input wrote it, cut after ``limit`` characters."""
+    try:
+        text = json_text(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # not from JSON input: say what it is
+        text = str(value)
+    if not text.isascii():  # invisible characters and lone surrogates as JSON escapes
+        text = "".join(_escaped(character) for character in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _escaped(character: str) -> str:
+    if unicodedata.category(character) not in _ESCAPED_CATEGORIES:
+        return character
+    code = ord(character)
+    if code > 0xFFFF:  # JSON escapes it as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_kind(value: t.Any) -> str:
+    """The JSON name of ``value``'s type (``number``, ``object``...), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _integer(text: str) -> int | Decimal:
+    """An integer of any length: past Python's text-conversion limit, an exact Decimal."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
+
+
+def decode_json(text: str) -> t.Any:
+    """``text`` decoded as singer-sdk decodes it, and an integer of any size kept exactly.
+
+    singer-sdk's decoder fails with a ValueError on an integer of more than
+    4,300 digits (Python's limit on converting text to int). Only then is the
+    text decoded again, with such integers read as Decimal: no cost for others.
+    """
+    try:
+        return deserialize_json(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return deserialize_json(text, parse_int=_integer)
