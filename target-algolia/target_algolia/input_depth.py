@@ -9,8 +9,9 @@ with a RecursionError somewhere under 1,000 levels, so a deeper record could
 not be read at all; the limit lies well inside what the decoder and everything
 after it (stream maps, the rejects file) handle.
 
-Any other message nested too deep for the decoder stops the run with one line
-(the input is corrupt there; no STATE is emitted past it).
+Any other message nested that deep (a STATE, a SCHEMA...) stops the run with
+one line: no STATE is emitted past it. (Deeper than about 450 levels, a STATE
+used to end the run with a RecursionError traceback as it was copied.)
 
 Only a line holding more than :data:`MAX_RECORD_DEPTH` brackets can be that
 deep, so every other line is decoded as it is, at the cost of counting its
@@ -99,14 +100,12 @@ def decode_record_line(
             f"at most {MAX_RECORD_DEPTH} are read"
         )
         return value
-    try:
-        return decode(line)
-    except RecursionError:
-        msg = (
-            f"a {value.get('type') if isinstance(value, dict) else 'JSON'} line nests arrays "
-            f"and objects {depth} levels deep, more than the JSON decoder reads"
-        )
-        raise InvalidInputLine(msg) from None
+    kind = value.get("type") if isinstance(value, dict) else None
+    msg = (
+        f"a {kind if isinstance(kind, str) else 'JSON'} line nests arrays and objects "
+        f"{depth} levels deep; at most {limit} are read"
+    )
+    raise InvalidInputLine(msg)
 
 
 def refuse_cut_record(record: dict[str, t.Any], membership: Membership | None) -> None:

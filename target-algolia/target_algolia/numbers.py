@@ -7,7 +7,8 @@ number as an ``int``. The rules:
 - **STATE passes through unchanged.** A STATE is written back with
   :func:`json_text`, which writes a ``Decimal`` as the digits it was read from
   (``1700000000.5`` stays ``1700000000.5``, never ``"1700000000.5"`` or a
-  rounded float) and an integer of any size exactly. An integer longer than
+  rounded float; ``1.5e1``, which Decimal holds as ``15``, is written ``15.0``
+  and so stays a float) and an integer of any size exactly. An integer longer than
   Python converts from text by default (4,300 digits) is read as a ``Decimal``
   holding the same integer (:func:`decode_json`), so it too comes back digit
   for digit. (``NaN`` and ``Infinity`` are not JSON; singer-sdk writes them as
@@ -72,9 +73,30 @@ def whole_number(value: t.Any, *, text: bool = True) -> int | None:
     return None
 
 
+class LongInteger(Decimal):
+    """An integer too long for ``int(text)``: kept exact, and written as an integer."""
+
+
 def json_text(value: t.Any, *, ensure_ascii: bool = True) -> str:
     """``value`` as one line of JSON, each ``Decimal`` written as its own digits."""
-    return serialize_json(value, ensure_ascii=ensure_ascii)
+    return serialize_json(_floats_kept(value), ensure_ascii=ensure_ascii)
+
+
+def _floats_kept(value: t.Any) -> t.Any:
+    """``value`` with each Decimal read from a float spelled as a float.
+
+    ``Decimal("1.5e1")`` is ``Decimal("15")``, whose digits alone would read
+    back as the integer 15: it is written ``15.0``, the same number, still a float.
+    """
+    if isinstance(value, dict):
+        return {key: _floats_kept(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_floats_kept(item) for item in value]
+    if isinstance(value, Decimal) and not isinstance(value, LongInteger) and value.is_finite():
+        text = str(value)
+        if "." not in text and "E" not in text:
+            return Decimal(text + ".0")
+    return value
 
 
 def shown(value: t.Any, limit: int = SHOWN_LIMIT) -> str:
@@ -120,7 +142,7 @@ def _integer(text: str) -> int | Decimal:
     try:
         return int(text)
     except ValueError:
-        return Decimal(text)
+        return LongInteger(text)
 
 
 def decode_json(text: str) -> t.Any:
