@@ -19,8 +19,7 @@ import enum
 import typing as t
 from dataclasses import dataclass, field
 
-from algolia_api import is_valid_text, profile_problem
-from target_algolia.numbers import json_kind
+from algolia_api import is_valid_text, json_kind, profile_problem
 from target_algolia.segment_text import invisible_character_problem
 
 MAX_SEGMENT_ID_LENGTH = 256
@@ -230,7 +229,7 @@ def segment_id_problem(value: t.Any) -> str | None:
     if value is None:
         return "missing segment"
     if not isinstance(value, str):
-        return f"segment is not a string (got a {json_kind(value)})"
+        return f"segment is not a string (got {json_kind(value)})"
     if not value:
         return "empty segment"
     problem = invisible_character_problem("segment", value)

@@ -120,23 +120,6 @@ def _escaped(character: str) -> str:
     return f"\\u{code:04x}"
 
 
-def json_kind(value: t.Any) -> str:
-    """The JSON name of ``value``'s type (``number``, ``object``...), for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float, Decimal)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def _integer(text: str) -> int | Decimal:
     """An integer of any length: past Python's text-conversion limit, an exact Decimal."""
     try:

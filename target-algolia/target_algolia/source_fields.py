@@ -33,8 +33,8 @@ from __future__ import annotations
 import json
 import typing as t
 
+from algolia_api import json_kind
 from target_algolia.merge import clean_text, segment_id_problem
-from target_algolia.numbers import json_kind
 from target_algolia.profile_writer import INVALID_SEGMENT, RecordRejected
 
 #: The field Singer CDC sources set on a row deleted at the source (singer-sdk's
@@ -82,7 +82,7 @@ def segment_list(value: t.Any) -> list[str]:
     else:
         raise RecordRejected(
             INVALID_SEGMENT,
-            f"'segments' is a {json_kind(value)}: send a list, a JSON array "
+            f"'segments' is {json_kind(value)}: send a list, a JSON array "
             "or comma-separated audience IDs",
         )
     slugs = [clean_text(item) for item in items]
