@@ -193,3 +193,25 @@ def test_a_state_nested_too_deep_stops_in_one_line(emu: EmulatorServer, tmp_path
     assert "Traceback" not in result.stderr
     assert "a STATE line nests arrays and objects 602 levels deep" in result.stderr
     assert result.stdout == ""
+
+
+def test_an_erasure_request_nested_too_deep_is_rejected_not_applied(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    for user in ("alice", "bob"):
+        put_user(emu, user, [("vip", "crm")])
+    stream = "erasure_requests"
+    deep = '{"algolia_user_id": "bob", "note": ' + nested(1000) + "}"
+    messages = [
+        schema(stream),
+        json.dumps({"type": "RECORD", "stream": stream, "record": {"algolia_user_id": "alice"}}),
+        '{"type": "RECORD", "stream": "' + stream + '", "record": ' + deep + "}",
+        '{"type": "STATE", "value": {"bookmark": 1}}',
+    ]
+    config = base_config(emu, erasure_streams=[stream], max_rejected_fraction=1)
+    result = run_cli(config, messages, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rejected=1{too_deep:1}" in result.stderr
+    assert emu.admin.get_user("alice") is None  # erased
+    assert segments_of(emu, "bob") == [("vip", "crm")]  # its request was not read whole
+    assert json.loads(result.stdout.splitlines()[-1]) == {"bookmark": 1}
