@@ -26,7 +26,7 @@ import fsspec
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_algolia.input_depth import decode_record_line
-from target_algolia.numbers import decode_json
+from target_algolia.numbers import decode_json, shown
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,19 +47,19 @@ def batch_records(message: dict[str, t.Any]) -> Iterator[dict[str, t.Any]]:
         isinstance(manifest, list) and all(isinstance(url, str) for url in manifest)
     ):
         msg = (
-            f"BATCH message of stream {stream!r} needs an 'encoding' object and a "
+            f"BATCH message of stream {shown(stream)} needs an 'encoding' object and a "
             "'manifest' list of file URLs"
         )
         raise BatchFileError(msg)
     if encoding.get("format") != "jsonl":
         msg = (
-            f"BATCH format {encoding.get('format')!r} of stream {stream!r} is not supported; "
-            "send JSON lines ('jsonl'), gzip-compressed or not"
+            f"BATCH format {shown(encoding.get('format'))} of stream {shown(stream)} is not "
+            "supported; send JSON lines ('jsonl'), gzip-compressed or not"
         )
         raise BatchFileError(msg)
     compression = encoding.get("compression")
     if compression not in _COMPRESSIONS:
-        msg = f"BATCH compression {compression!r} is not supported; use 'gzip' or none"
+        msg = f"BATCH compression {shown(compression)} is not supported; use 'gzip' or none"
         raise BatchFileError(msg)
     for url in manifest:
         yield from _read(url, _COMPRESSIONS[compression])

@@ -110,7 +110,7 @@ class AudienceMessageReader(SDKInternalsReader):
         value["version"] = version
         if stream not in self._schema_streams:
             msg = (
-                f"ACTIVATE_VERSION for stream {stream!r}, which has no SCHEMA before it: "
+                f"ACTIVATE_VERSION for stream {shown(stream)}, which has no SCHEMA before it: "
                 f"{_excerpt(line)!r}"
             )
             raise InvalidInputLine(msg)

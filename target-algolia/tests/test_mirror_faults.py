@@ -353,7 +353,7 @@ def test_padded_segment_values_follow_the_trim_rule(emu: EmulatorServer, tmp_pat
         ),
         (
             {"type": "ACTIVATE_VERSION", "stream": "other", "version": 1},
-            "ACTIVATE_VERSION for stream 'other', which has no SCHEMA before it",
+            'ACTIVATE_VERSION for stream "other", which has no SCHEMA before it',
         ),
     ],
     ids=["no-version", "string-version", "no-schema"],
