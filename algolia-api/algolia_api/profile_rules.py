@@ -31,6 +31,7 @@ rule, without the extra pass (its records never hold a surrogate: see
 from __future__ import annotations
 
 import typing as t
+from decimal import Decimal
 
 import msgspec
 
@@ -58,7 +59,7 @@ def json_kind(value: t.Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):  # singer-sdk reads 3.0 as Decimal
         return "a number"
     if isinstance(value, str):
         return "a string"

@@ -18,6 +18,9 @@ and of a STATE; in short:
 - ``merge``: the merge rules, as pure functions; ``summary``: counters,
   summary lines, the rejects file; ``sdk_internals``: every private
   singer-sdk name the target touches, and why; ``preflight``: ``--test``.
+- ``numbers``: numbers as singer-sdk reads them, written back exactly
+  (STATE) and quoted as JSON in messages; ``segment_text``: the characters a
+  segment ID may hold (no invisible ones) and no normalization.
 
 ``PROCESS_STARTED_AT`` is taken here, the first module the entry point
 imports, so it lies within moments of the process start (before singer-sdk is

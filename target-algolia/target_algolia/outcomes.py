@@ -10,7 +10,7 @@ caller's to read.
 max_rejected_fraction: a run in which too many records were rejected fails.
 The rule: when more than ``max_rejected_fraction`` of the records a run read
 were rejected (any reason code of the rejects table: a bad user ID, a bad
-segment, an unknown event, out of scope, refused by Algolia), the run exits
+segment, an unknown event, out of scope, nested too deep, refused by Algolia), the run exits
 non-zero with one line naming the setting, after it has applied every valid
 record. A run that read no records never fails this way. Records skipped for
 ``profile_not_found`` or ignored by ``trigger_events`` are not rejected, and
@@ -52,6 +52,7 @@ PROFILE_NOT_FOUND = "profile_not_found"
 API_REFUSED = "api_refused"
 FILTERED_BY_TRIGGER = "filtered_by_trigger"
 OUT_OF_SCOPE = "out_of_scope"  # a mirror stream's record names an audience it does not own
+TOO_DEEP = "too_deep"  # nested deeper than the reader reads (input.depth)
 #: Codes of the mirror plan: a listed profile it cannot address, or spares.
 UNADDRESSABLE_PROFILE = "unaddressable_profile"
 USER_ID_CASE_CONFLICT = "user_id_case_conflict"

@@ -24,7 +24,11 @@ Re-read this list on any singer-sdk upgrade.
     the STATE gate, the one writer of STATE, which lets it out only when every
     record before it is written or rejected and no work holds it (a mirror
     plan, an erasure, the reject bound). If singer-sdk emitted STATE some
-    other way, STATE would leave past that rule.
+    other way, STATE would leave past that rule. The line the gate lets out is
+    written by :meth:`SDKInternalsTarget.write_state`, never by singer-sdk's
+    ``_write_state_message``: that one writes with ``json.dumps``, which fails
+    on the Decimal numbers singer-sdk's own reader makes of ``1700000000.5`` in
+    an upstream STATE (``numbers``).
 
 ``Target._handle_termination`` (override -> ``handle_stop_signal``)
     The SIGTERM/SIGINT handler singer-sdk installs. Its own handling drains
@@ -92,6 +96,7 @@ RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
 from __future__ import annotations
 
 import contextlib
+import sys
 import typing as t
 
 from singer_sdk.helpers._classproperty import classproperty
@@ -100,6 +105,8 @@ from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 from typing_extensions import override
+
+from target_algolia.numbers import json_text
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -140,6 +147,8 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
 #: the public behaviour listed at the end of the docstring).
 SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
     "singer_sdk.target_base:Target._process_state_message": ("self._latest_state = state",),
+    "singer_sdk.target_base:Target._write_state_message": ("state_json = json.dumps(state)",),
+    "singer_sdk.singerlib.json:deserialize_json": ("parse_float=decimal.Decimal",),
     "singer_sdk.target_base:Target.drain_all": (
         "self._write_state_message(copy.deepcopy(self._latest_state))",
     ),
@@ -198,8 +207,14 @@ class SDKInternalsTarget(Target):
         self.write_state(state)
 
     def write_state(self, state: dict) -> None:
-        """Emit a STATE message: every STATE the target emits goes through here."""
-        super()._write_state_message(state)
+        """Emit a STATE message: every STATE the target emits goes through here.
+
+        As singer-sdk's own writer, but each number exactly as it was read.
+        """
+        line = json_text(state)
+        self.logger.debug("Emitting completed target state %s", line)
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

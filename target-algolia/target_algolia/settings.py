@@ -25,7 +25,9 @@ from algolia_api import (
 )
 from target_algolia.input.max_wait import DEFAULT_MAX_WAIT_SECONDS
 from target_algolia.merge import MAX_SEGMENT_ID_LENGTH, Trigger, segment_id_problem
+from target_algolia.numbers import shown
 from target_algolia.outcomes import MAX_REJECTED_FRACTION
+from target_algolia.segment_text import invisible_character_problem
 from target_algolia.write.scan import ReadStrategy
 
 #: Upper bounds of the target's numeric settings (schema ``maximum``): a larger
@@ -200,7 +202,7 @@ def parse_mirror_streams(raw: t.Any) -> dict[str, MirrorStream]:
             continue
         bad = [slug for slug in audiences if segment_id_problem(slug)]
         if bad:
-            problems.append(f"{where}.audiences has invalid audience IDs: {bad[:3]!r}")
+            problems.append(f"{where}.audiences has invalid audience IDs: {shown(bad[:3])}")
             continue
         if count_field is not None and (not isinstance(count_field, str) or not count_field):
             problems.append(f"{where}.count_field must be a non-empty string")
@@ -366,6 +368,18 @@ CONFIG_JSONSCHEMA = plugin_config_schema(
 )
 
 
+def parse_segment_source(raw: str) -> str:
+    """The ``segment_source`` setting; one holding an invisible character is refused.
+
+    The rule is a segment ID's (``segment_text``): the source is written on
+    every segment, where such a character would not show.
+    """
+    problem = invisible_character_problem("segment_source", raw)
+    if problem:
+        raise ConfigValidationError("Invalid target settings", errors=[problem])
+    return raw
+
+
 @dataclass(frozen=True)
 class MirrorGuardSettings:
     """The mirror guards' settings (see ``mirror.plan``)."""
@@ -402,15 +416,17 @@ class TargetSettings:
     def from_config(cls, config: t.Mapping[str, t.Any]) -> TargetSettings:
         """Read a config singer-sdk has validated (its defaults filled in).
 
-        Overlapping mirror scopes, malformed entries and a stream both erased
-        and mirrored are refused here, at start-up.
+        A segment_source with an invisible character, overlapping mirror
+        scopes, malformed entries and a stream both erased and mirrored are
+        refused here, at start-up.
         """
+        segment_source = parse_segment_source(config["segment_source"])
         mirror_streams = parse_mirror_streams(config.get("mirror_streams"))
         return cls(
             connection=ConnectionSettings.from_config(config),
             user_id_field=config["user_id_field"],
             trigger=Trigger(config["trigger_events"]),
-            segment_source=config["segment_source"],
+            segment_source=segment_source,
             dry_run=bool(config["dry_run"]),
             max_requests_per_minute=int(config["max_requests_per_minute"]),
             concurrency=int(config["concurrency"]),

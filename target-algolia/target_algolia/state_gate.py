@@ -108,7 +108,7 @@ class StateGate:
     ) -> None:
         #: The latest STATE read from the input (singer-sdk keeps it).
         self._latest = latest
-        #: Writes one STATE line (singer-sdk's own writer).
+        #: Writes one STATE line (SDKInternalsTarget.write_state: numbers as they were read).
         self._emit = emit
         self._last_emitted: dict | None = None
         #: Records accepted into a pending batch and not yet settled.

@@ -98,8 +98,8 @@ def test_run_ends_with_a_summary_on_stderr_and_never_logs_the_key(
     ):
         assert part in summary, (part, summary)
     assert emu.api_key not in result.stderr + result.stdout
-    assert "Rejected user 'bad id'" in result.stderr
-    assert "Skipped user 'ghost'" in result.stderr
+    assert 'Rejected user "bad id"' in result.stderr
+    assert 'Skipped user "ghost"' in result.stderr
 
 
 def test_periodic_summary_on_long_runs(emu: EmulatorServer, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import typing as t
 from typing_extensions import override
 
 from algolia_api import user_id_problem
+from target_algolia.input.depth import refuse_cut_record
 from target_algolia.input.source_fields import (
     DELETED_ROW_INCOMPLETE,
     declares_deletes,
@@ -31,6 +32,7 @@ from target_algolia.merge import (
     segment_id_problem,
     snapshot_operation,
 )
+from target_algolia.numbers import shown
 from target_algolia.outcomes import (
     AMBIGUOUS_RECORD,
     FILTERED_BY_TRIGGER,
@@ -103,6 +105,7 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         writer.stats.count("records")
         user_id = record.get(self.user_id_field)
         try:
+            refuse_cut_record(record)  # nested too deep (input.depth)
             problem = user_id_problem(user_id)
             if problem:
                 deleted_without_id = user_id is None and is_deleted(record)
@@ -169,7 +172,7 @@ class AlgoliaSegmentsSink(SDKInternalsBatchSink):
         kind = parse_event(event)
         if kind is None:
             raise RecordRejected(
-                UNKNOWN_EVENT, f"unknown event {event!r}; expected 'enter' or 'exit'"
+                UNKNOWN_EVENT, f"unknown event {shown(event)}; expected 'enter' or 'exit'"
             )
         return event_operation(segment, kind, self.trigger)
 

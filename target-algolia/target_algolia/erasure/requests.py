@@ -12,7 +12,8 @@ distinct user gets one DELETE:
 - Algolia's answer carries ``deletedUntil``; it is logged per user, and the
   latest one is in the run summary;
 - a 404 means the profile is already gone: what was asked for, not an error;
-- an invalid user ID is a reject (rejects file, summary), never sent;
+- an invalid user ID is a reject (rejects file, summary), never sent, and so
+  is a request nested too deep to be read whole (``too_deep``, ``input.depth``);
 - a record with ``_sdc_deleted_at`` set (a CDC tap saw the request row
   deleted) asks for nothing and is skipped;
 - with ``dry_run`` each profile is read (GET) instead, to report what a real
@@ -33,6 +34,7 @@ import typing as t
 from functools import partial
 
 from algolia_api import NotFoundError, parse_timestamp, user_id_problem
+from target_algolia.input.depth import refuse_cut_record
 from target_algolia.input.source_fields import DELETED_AT, is_deleted
 from target_algolia.outcomes import (
     ERASURE_REQUEST_DELETED,
@@ -75,6 +77,11 @@ class ErasureRequests:
     def add_record(self, record: dict[str, t.Any], stream: str, writer: ProfileWriter) -> None:
         """Take one record of an erasure stream: a request, a reject or a skip."""
         user_id = record.get(self.user_id_field)
+        try:
+            refuse_cut_record(record)  # nested too deep (input.depth): not read whole
+        except RecordRejected as cut:
+            writer.reject(cut.code, cut.detail, user_id=user_id, records=[(record, stream)])
+            return
         if is_deleted(record):  # the one rule for CDC deletes (source_fields)
             writer.reject(
                 ERASURE_REQUEST_DELETED,

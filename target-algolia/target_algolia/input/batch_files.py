@@ -23,7 +23,10 @@ import typing as t
 import zlib
 
 import fsspec
-from singer_sdk.singerlib.json import deserialize_json
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from target_algolia.input.depth import decode_record_line
+from target_algolia.numbers import decode_json, shown
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,19 +47,19 @@ def batch_records(message: dict[str, t.Any]) -> Iterator[dict[str, t.Any]]:
         isinstance(manifest, list) and all(isinstance(url, str) for url in manifest)
     ):
         msg = (
-            f"BATCH message of stream {stream!r} needs an 'encoding' object and a "
+            f"BATCH message of stream {shown(stream)} needs an 'encoding' object and a "
             "'manifest' list of file URLs"
         )
         raise BatchFileError(msg)
     if encoding.get("format") != "jsonl":
         msg = (
-            f"BATCH format {encoding.get('format')!r} of stream {stream!r} is not supported; "
-            "send JSON lines ('jsonl'), gzip-compressed or not"
+            f"BATCH format {shown(encoding.get('format'))} of stream {shown(stream)} is not "
+            "supported; send JSON lines ('jsonl'), gzip-compressed or not"
         )
         raise BatchFileError(msg)
     compression = encoding.get("compression")
     if compression not in _COMPRESSIONS:
-        msg = f"BATCH compression {compression!r} is not supported; use 'gzip' or none"
+        msg = f"BATCH compression {shown(compression)} is not supported; use 'gzip' or none"
         raise BatchFileError(msg)
     for url in manifest:
         yield from _read(url, _COMPRESSIONS[compression])
@@ -72,8 +75,10 @@ def _read(url: str, compression: str | None) -> Iterator[dict[str, t.Any]]:
                 try:
                     # As on stdin (max_wait.input_lines): bytes that are not
                     # UTF-8 cost their record (rejected by the sink), not the file.
-                    value = deserialize_json(line.decode("utf-8", "surrogateescape"))
-                except ValueError:  # not JSON
+                    # Numbers exact, a record nested too deep cut (depth.py).
+                    text = line.decode("utf-8", "surrogateescape")
+                    value = decode_record_line(text, decode_json, record_level=1)
+                except (ValueError, InvalidInputLine):  # not JSON
                     value = None
                 if not isinstance(value, dict):
                     msg = f"line {number} of batch file {url} is not a JSON object"

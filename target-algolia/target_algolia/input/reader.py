@@ -1,7 +1,7 @@
 """The target's Singer reader: malformed lines refused clearly, pending records written in time.
 
 This is the one place where target-algolia changes how singer-sdk reads its
-input. Two things differ from the SDK's reader:
+input. Four things differ from the SDK's reader:
 
 Every malformed line becomes one InvalidInputLine.
 
@@ -12,9 +12,17 @@ unrelated TypeError ("'int' object is not iterable"). Here each of these, and
 an unknown message type, raises InvalidInputLine with what is wrong, which the
 CLI reports as one line (no STATE is emitted past the line either way).
 
-An ACTIVATE_VERSION without an integer ``version``, or for a stream whose
+An ACTIVATE_VERSION without a whole-number ``version`` (``1700000000``, or
+``1.7e9``, read as that integer), or for a stream whose
 SCHEMA has not come before it, is such a line too (singer-sdk would end the
 run with a KeyError traceback): a mirror stream's proof rests on it.
+
+Numbers are read as singer-sdk reads them (a fraction or exponent as a
+Decimal), and an integer of any length exactly (:mod:`target_algolia.numbers`):
+a STATE is written back as it came.
+
+A RECORD nested deeper than the decoder goes is cut and rejected as
+``too_deep`` by its sink, costing only itself (:mod:`target_algolia.input.depth`).
 
 The input is read through :func:`target_algolia.input.max_wait.input_lines`, so the
 target writes pending records (and emits STATE) when ``max_wait_seconds`` is
@@ -26,11 +34,13 @@ from __future__ import annotations
 import json
 import typing as t
 
-from singer_sdk.singerlib.encoding.simple import deserialize_json
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
+from target_algolia.input.depth import decode_record_line
 from target_algolia.input.max_wait import input_lines
+from target_algolia.input.source_fields import whole_number
+from target_algolia.numbers import decode_json, shown
 from target_algolia.sdk_internals import SDKInternalsReader
 
 if t.TYPE_CHECKING:
@@ -67,7 +77,8 @@ class AudienceMessageReader(SDKInternalsReader):
     @override
     def deserialize_json(self, line: str) -> dict:
         try:
-            value: t.Any = deserialize_json(line)
+            # Numbers exact (numbers.py); a record nested too deep is cut (depth.py).
+            value: t.Any = decode_record_line(line, decode_json)
         except json.JSONDecodeError as exc:
             msg = f"Unable to parse line as JSON ({exc.msg}): {_excerpt(line)!r}"
             raise InvalidInputLine(msg) from None
@@ -90,21 +101,23 @@ class AudienceMessageReader(SDKInternalsReader):
             if isinstance(stream, str):
                 self._schema_streams.add(stream)
             return
-        version = value.get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
+        version = whole_number(value.get("version"), text=False)  # 1.7e9 is 1700000000
+        if version is None:
             msg = (
-                f"ACTIVATE_VERSION without an integer 'version' (got {version!r}): "
-                f"{_excerpt(line)!r}"
+                f"ACTIVATE_VERSION without an integer 'version' "
+                f"(got {shown(value.get('version'))}): {_excerpt(line)!r}"
             )
             raise InvalidInputLine(msg)
+        value["version"] = version
         if stream not in self._schema_streams:
             msg = (
-                f"ACTIVATE_VERSION for stream {stream!r}, which has no SCHEMA before it: "
+                f"ACTIVATE_VERSION for stream {shown(stream)}, which has no SCHEMA before it: "
                 f"{_excerpt(line)!r}"
             )
             raise InvalidInputLine(msg)
 
     @override
     def process_unknown_message(self, message_dict: dict) -> None:
-        msg = f"Unknown message type {message_dict.get('type')!r}: {_excerpt(str(message_dict))}"
+        line = _excerpt(shown(message_dict, 10 * _SHOWN))
+        msg = f"Unknown message type {shown(message_dict.get('type'))}: {line}"
         raise InvalidInputLine(msg)

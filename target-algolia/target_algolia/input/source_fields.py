@@ -19,8 +19,10 @@ The rules, for every form (event, snapshot, mirror):
   reason. An audience ID with a comma, ``;`` or ``|`` in it can be sent in the
   JSON form.
 - **Counts** (a mirror stream's ``count_field``) are whole numbers: a JSON
-  integer, a number with no fractional part (``30.0``), or a string of decimal
-  digits (``"30"``, spaces around it ignored).
+  integer, a number with no fractional part (``30.0``, ``3e1``), or a string
+  of decimal digits (``"30"``, spaces around it ignored): :func:`whole_number`.
+  A version (``ACTIVATE_VERSION``, a record's ``_sdc_table_version``) is read
+  by the same rule, text aside: ``1700000000.0`` and ``1.7e9`` are 1700000000.
 - **Deletes.** A record whose ``_sdc_deleted_at`` is set (anything but null
   or empty) reports a row deleted at the source, as change-data-capture taps
   send it (tap-postgres LOG_BASED, or a table soft-deleted by a Singer
@@ -30,10 +32,11 @@ The rules, for every form (event, snapshot, mirror):
 from __future__ import annotations
 
 import json
-import math
 import re
 import typing as t
+from decimal import Decimal
 
+from algolia_api import json_kind
 from target_algolia.merge import clean_text, segment_id_problem
 from target_algolia.outcomes import INVALID_SEGMENT, RecordRejected
 from target_algolia.sdk_internals import DELETED_AT as SDK_DELETED_AT
@@ -52,6 +55,10 @@ DELETED_ROW_INCOMPLETE = (
 _FOREIGN_SEPARATORS = (";", "|")
 
 _DIGITS = re.compile(r"[0-9]+")
+
+#: A whole number longer than this is no count or version: refused rather than
+#: converted (``3e999999999`` would take gigabytes; Python refuses such text too).
+_MOST_DIGITS = 4300
 
 
 def present(value: t.Any) -> t.Any:
@@ -84,7 +91,7 @@ def segment_list(value: t.Any) -> list[str]:
     else:
         raise RecordRejected(
             INVALID_SEGMENT,
-            f"'segments' is a {type(value).__name__}: send a list, a JSON array "
+            f"'segments' is {json_kind(value)}: send a list, a JSON array "
             "or comma-separated audience IDs",
         )
     slugs = [clean_text(item) for item in items]
@@ -142,15 +149,27 @@ def _shown(text: str, limit: int = 80) -> str:
     return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
 
 
-def whole_number(value: t.Any) -> int | None:
-    """``value`` as a count (the module rule), or None if it is not a whole number."""
+def whole_number(value: t.Any, *, text: bool = True) -> int | None:
+    """``value`` as a whole number, or None if it is not one (the module rule).
+
+    singer-sdk reads ``3.0`` and ``3e0`` as Decimal: they are 3, as ``3`` is.
+    ``3.5``, ``true`` and ``"3.0"`` are not whole numbers. ``text``: whether a
+    string of decimal digits (spaces around it ignored) counts, as for a count
+    a CSV file sends as text.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() >= _MOST_DIGITS:
+            return None
+        return int(value) if value == value.to_integral_value() else None
     if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value.is_integer() else None
-    if isinstance(value, str):
+        return int(value) if value.is_integer() else None
+    if text and isinstance(value, str):
         digits = clean_text(value)
-        return int(digits) if _DIGITS.fullmatch(digits) else None
+        if len(digits) > _MOST_DIGITS or not _DIGITS.fullmatch(digits):
+            return None
+        return int(digits)
     return None

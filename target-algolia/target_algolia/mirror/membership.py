@@ -41,6 +41,7 @@ from __future__ import annotations
 import time
 import typing as t
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from algolia_api import user_id_problem
 from target_algolia import PROCESS_STARTED_AT
@@ -48,8 +49,10 @@ from target_algolia import PROCESS_STARTED_AT
 if t.TYPE_CHECKING:
     from target_algolia.settings import MirrorStream
 
+from target_algolia.input.depth import refuse_cut_record
 from target_algolia.input.source_fields import is_deleted, present, segment_list, whole_number
 from target_algolia.merge import EventKind, clean_text, parse_event, segment_id_problem
+from target_algolia.numbers import shown
 from target_algolia.outcomes import (
     AMBIGUOUS_RECORD,
     INVALID_SEGMENT,
@@ -95,7 +98,10 @@ def version_problem(
     resumed sync whose first rows went to an earlier process.
     """
     if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
-        return "version_not_a_sync_start", f"version {version!r} is not a sync-start time"
+        return (
+            "version_not_a_sync_start",
+            f"version {_as_written(version)} is not a sync-start time",
+        )
     instant = version / 1000 if version >= MILLISECOND_VERSIONS_FROM else float(version)
     unit = "ms" if version >= MILLISECOND_VERSIONS_FROM else "s"
     if instant < EARLIEST_SYNC_START:
@@ -138,9 +144,22 @@ class Proof:
 DUPLICATE_SAMPLE = 5
 
 
+class _Written(str):
+    """A list or object from the input, kept (as a set member) as its JSON text."""
+
+
 def _hashable(value: t.Any) -> t.Any:
-    """``value`` as a set member: a list or object from a bad source becomes its repr."""
-    return value if value is None or isinstance(value, (str, int, float)) else repr(value)
+    """``value`` as a set member: a whole number as an int (``3.0`` is 3), a list or
+    object from a bad source as its JSON text."""
+    if isinstance(value, (float, Decimal)):
+        number = whole_number(value)
+        return value if number is None else number
+    return value if value is None or isinstance(value, (str, int)) else _Written(shown(value))
+
+
+def _as_written(value: t.Any) -> str:
+    """A count or version for a message, as the input wrote it (JSON)."""
+    return value if isinstance(value, _Written) else shown(value)
 
 
 @dataclass
@@ -186,7 +205,12 @@ class Membership:
     def add_record(self, record: dict[str, t.Any]) -> None:
         """Take one RECORD; raises RecordRejected (counted as rejected) if unusable."""
         self.activated = None  # an ACTIVATE_VERSION only proves what came before it
-        self.versions.add(_hashable(record.get(VERSION_FIELD)))
+        try:
+            refuse_cut_record(record)  # nested too deep (input.depth): not read at all
+        except RecordRejected:
+            self.rejected += 1  # an input with a rejected record proves nothing
+            raise
+        self.versions.add(_hashable(record.get(VERSION_FIELD)))  # 1.7e9 is 1700000000
         count_field = self.config.count_field
         if count_field is not None:
             raw = present(record.get(count_field))
@@ -247,7 +271,7 @@ class Membership:
             raise RecordRejected(
                 UNKNOWN_EVENT,
                 f"mirror stream {self.config.stream!r} carries current members; "
-                f"event {event!r} has no meaning there",
+                f"event {shown(event)} has no meaning there",
             )
         listed = present(record.get("segments"))
         single = present(record.get("segment"))
@@ -315,12 +339,12 @@ class Membership:
         if self.activated is not None:
             others = versions - {self.activated}
             if others:
-                shown = ", ".join(sorted(repr(v) for v in others)[:3])
+                listed = ", ".join(sorted(_as_written(v) for v in others)[:3])
                 failing.append(
                     (
                         "version_mismatch",
                         f"ACTIVATE_VERSION {self.activated} after its records, but records "
-                        f"carry another version ({shown}): rows from another sync",
+                        f"carry another version ({listed}): rows from another sync",
                     )
                 )
                 return
@@ -335,11 +359,11 @@ class Membership:
                 )
             return
         if len(versions) > 1:
-            shown = ", ".join(sorted(repr(v) for v in versions)[:3])
+            listed = ", ".join(sorted(_as_written(v) for v in versions)[:3])
             failing.append(
                 (
                     "version_mismatch",
-                    f"records carry {len(versions)} versions ({shown}): "
+                    f"records carry {len(versions)} versions ({listed}): "
                     "rows from more than one sync",
                 )
             )
@@ -367,7 +391,7 @@ class Membership:
             return
         (count,) = self.counts
         if not isinstance(count, int) or isinstance(count, bool):
-            what = "missing (null or empty)" if count is None else f"{count!r}"
+            what = "missing (null or empty)" if count is None else _as_written(count)
             failing.append(
                 (
                     "count_not_a_number",
@@ -382,6 +406,6 @@ class Membership:
             failing.append(
                 (
                     "count_mismatch",
-                    f"{count_field} says {count!r} but {distinct} distinct rows arrived{repeats}",
+                    f"{count_field} says {count} but {distinct} distinct rows arrived{repeats}",
                 )
             )

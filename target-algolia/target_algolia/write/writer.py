@@ -27,6 +27,7 @@ from target_algolia.merge import (
     reduce_changes,
     segments_of,
 )
+from target_algolia.numbers import shown
 from target_algolia.outcomes import (
     INVALID_SEGMENT,
     PROFILE_NOT_FOUND,
@@ -150,14 +151,11 @@ class ProfileWriter:
             self.stats.skip(code, len(batch))
         else:
             self.stats.reject(code, len(batch))
-        shown = repr(user_id)
-        if len(shown) > 140:
-            shown = shown[:137] + "..."
         self.logger.log(
             logging.DEBUG if quiet else logging.WARNING,
             "%s user %s: %s (%s)",
             "Skipped" if skipped else "Rejected",
-            shown,
+            shown(user_id, 140),  # as the input wrote it (numbers.py)
             detail,
             code,
         )

@@ -162,8 +162,8 @@ def test_a_csv_mirror_reads_its_count_and_segments_from_strings(
 @pytest.mark.parametrize(
     ("count", "words"),
     [
-        ("thirty", "audience_rows is 'thirty' on its rows, not a whole number"),
-        ("2.5", "audience_rows is '2.5' on its rows, not a whole number"),
+        ("thirty", 'audience_rows is "thirty" on its rows, not a whole number'),
+        ("2.5", 'audience_rows is "2.5" on its rows, not a whole number'),
         ("", "audience_rows is missing (null or empty) on its rows, not a whole number"),
     ],
 )
@@ -189,14 +189,18 @@ def test_a_count_that_is_not_a_number_says_so_and_removes_nothing(
 #: Audience IDs that the comma-separated form can carry: no comma, ; or |, not
 #: starting with [ and no surrounding spaces (clean_text would drop them).
 plain_slugs = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters=",;|"),
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp"), blacklist_characters=",;|"
+    ),
     min_size=1,
     max_size=30,
 ).filter(lambda s: clean_text(s) == s and s and not s.startswith("["))
 
 #: Any audience ID a list may hold.
 any_slugs = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
+    alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
+    min_size=1,
+    max_size=30,
 ).filter(lambda s: clean_text(s) == s and segment_id_problem(s) is None)
 
 spaces = st.sampled_from(["", " ", "  ", "\t"])

@@ -290,7 +290,7 @@ def test_a_listed_profile_with_an_id_outside_the_rules_is_a_reject(
     assert unaddressable is not None
     assert unaddressable["segments"] == [{"id": "vip", "source": M}]
     assert "rejected=1{unaddressable_profile:1}" in summary(result)
-    assert "'bad id!'" in result.stderr
+    assert '"bad id!"' in result.stderr
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(line["record"]["userID"], line["stream"]) for line in lines] == [("bad id!", S)]
     assert lines[0]["reason"].startswith("unaddressable_profile: ")
@@ -349,11 +349,11 @@ def test_padded_segment_values_follow_the_trim_rule(emu: EmulatorServer, tmp_pat
         ),
         (
             {"type": "ACTIVATE_VERSION", "stream": S, "version": "12"},
-            "ACTIVATE_VERSION without an integer 'version' (got '12')",
+            "ACTIVATE_VERSION without an integer 'version' (got \"12\")",
         ),
         (
             {"type": "ACTIVATE_VERSION", "stream": "other", "version": 1},
-            "ACTIVATE_VERSION for stream 'other', which has no SCHEMA before it",
+            'ACTIVATE_VERSION for stream "other", which has no SCHEMA before it',
         ),
     ],
     ids=["no-version", "string-version", "no-schema"],
