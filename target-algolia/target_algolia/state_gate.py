@@ -123,8 +123,8 @@ class StateGate:
         self._closed: str | None = None
         #: A stop signal was received (the first one drains, the next ones stop).
         self._stopping = False
-        #: A signal stopped the run at once (the stop is unwinding).
-        self._stopped = False
+        #: The signal that stopped the run at once (the stop is unwinding), if one did.
+        self._stopped_by: int | None = None
         #: A STATE line is being written; a signal meanwhile is deferred here.
         self._emitting = False
         self._deferred_signal: int | None = None
@@ -156,8 +156,14 @@ class StateGate:
         try:
             batch.writing()
             yield batch
-        except BaseException:
+        except BaseException as error:
             self.close(f"the {batch.what} was not written in full")
+            if self._stopped_by is not None and not isinstance(error, SystemExit):
+                # A stop's own SystemExit can be lost: a handler that runs inside a
+                # callback whose exceptions Python ignores (a garbage-collection
+                # finaliser) raises into nothing, and the workers then end with
+                # PacingStopped. The run still ends as the stop it was.
+                raise SystemExit(128 + self._stopped_by) from None
             raise
         batch.written()
 
@@ -257,11 +263,11 @@ class StateGate:
         if self._emitting:
             self._deferred_signal = signum
             return SignalAction.DEFER
-        if self._stopped:
+        if self._stopped_by is not None:
             return SignalAction.ALREADY_STOPPING
         if self._stopping or self._in_flight is not None:
             self.close("the run was stopped by a signal")
-            self._stopped = True
+            self._stopped_by = signum
             return SignalAction.STOP
         self._stopping = True
         return SignalAction.DRAIN

@@ -121,6 +121,33 @@ def test_signals_after_a_stop_change_nothing() -> None:
     assert run.gate.closed == "the run was stopped by a signal"
 
 
+class WorkerStopped(Exception):
+    """Stands for what a worker raises once the stop has shut the pacer."""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_whose_own_exit_was_lost_still_ends_as_that_stop(signum: int) -> None:
+    # A handler that runs inside a garbage-collection finaliser raises into
+    # nothing; the batch then ends with the workers' error, not the SystemExit.
+    run = Run()
+    run.gate.accepted(1)
+    batch = run.gate.take(1)
+    with pytest.raises(SystemExit) as stop, run.gate.writing(batch):  # noqa: PT012
+        assert run.gate.on_signal(signum) is SignalAction.STOP
+        raise WorkerStopped
+    assert stop.value.code == 128 + signum
+    assert run.emitted == []
+
+
+def test_a_failure_with_no_stop_signal_stays_that_failure() -> None:
+    run = Run()
+    run.gate.accepted(1)
+    batch = run.gate.take(1)
+    with pytest.raises(WorkerStopped), run.gate.writing(batch):
+        raise WorkerStopped
+    assert run.gate.closed is not None
+
+
 def test_held_work_keeps_state_and_is_named_as_work_left() -> None:
     run = Run()
     run.gate.hold("mirror plan")
@@ -168,8 +195,11 @@ def test_a_signal_while_a_state_line_is_written_acts_once_the_line_is_whole() ->
 # The stateful property test ---------------------------------------------------
 
 
-class RunEnded(Exception):
+class RunEnded(SystemExit):
+    """The target's exit: a SystemExit, as handle_stop_signal raises it."""
+
     def __init__(self, code: int) -> None:
+        super().__init__(code)
         self.code = code
 
 
