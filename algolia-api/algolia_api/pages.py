@@ -231,7 +231,9 @@ def _depth(raw: bytes) -> int:
     return deepest
 
 
-_decode_any = msgspec.json.Decoder(float_hook=float).decode
+#: Any JSON value, a number beyond float range read as inf (1e400 in an
+#: affinity is no failed read: only the userID and the segments are checked).
+decode_json_value = msgspec.json.Decoder(float_hook=float).decode
 
 
 def _decode_value(raw: bytes) -> t.Any:
@@ -241,7 +243,7 @@ def _decode_value(raw: bytes) -> t.Any:
     when it is not JSON.
     """
     try:
-        return _decode_any(raw)
+        return decode_json_value(raw)
     except RecursionError:
         raise _TooDeep from None
     except msgspec.DecodeError:

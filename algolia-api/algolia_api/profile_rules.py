@@ -40,6 +40,7 @@ from algolia_api.pages import (
     MalformedResponseError,
     Page,
     UndecodableProfile,
+    decode_json_value,
     decode_page,
     decode_profile_text,
     shown,
@@ -148,11 +149,6 @@ def profile_segments(profile: dict[str, t.Any]) -> list[dict[str, str]]:
     return t.cast("list[dict[str, str]]", profile.get("segments", []))
 
 
-# float_hook: a number beyond float range (1e400, in an affinity) is inf, not
-# a failed read: only the userID and the segments are the target's to check.
-_decode_any = msgspec.json.Decoder(float_hook=float).decode
-
-
 def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any]:
     """The profile of ``user_id`` in a success answer; MalformedResponseError for anything else.
 
@@ -173,7 +169,7 @@ def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any
         msg = f"{what} with an empty body: no profile was read, so none is written"
         raise MalformedResponseError(msg)
     try:
-        profile = _decode_any(body)
+        profile = decode_json_value(body)
     except RecursionError:
         # Nested deeper than msgspec goes: read field by field (algolia_api.pages).
         try:
