@@ -158,11 +158,13 @@ class StateGate:
             yield batch
         except BaseException as error:
             self.close(f"the {batch.what} was not written in full")
-            if self._stopped_by is not None and not isinstance(error, SystemExit):
+            if self._stopped_by is not None and isinstance(error, Exception):
                 # A stop's own SystemExit can be lost: a handler that runs inside a
                 # callback whose exceptions Python ignores (a garbage-collection
                 # finaliser) raises into nothing, and the workers then end with
-                # PacingStopped. The run still ends as the stop it was.
+                # PacingStopped. The run still ends as the stop it was. (Only an
+                # Exception: a SystemExit is the stop itself, and a GeneratorExit
+                # is this block being closed, never a failure.)
                 raise SystemExit(128 + self._stopped_by) from None
             raise
         batch.written()

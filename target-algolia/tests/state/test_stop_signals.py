@@ -70,7 +70,9 @@ def test_one_sigterm_as_a_full_batch_starts_writing_never_emits_its_state_withou
     feeder.start()
     run.wait_log("Target sink for 'audience' is full")
     run.signal(signal.SIGTERM)
-    code = run.finish()
+    # Between batches the first signal drains: 10,000 reads before the exit,
+    # which can take well over 20 s on a loaded 2-core machine.
+    code = run.finish(timeout=240)
     assert late == [], f"STATE emitted before these users were written: {late}"
     if run.states:
         assert run.states == [{"bookmark": len(users) - 1}]
