@@ -37,6 +37,26 @@ ensure_postgres() {
     done
 }
 
+# Meltano and the project's plugins (scripts/setup-meltano.sh: pip installs
+# that mostly wait on the package index) install in the background while
+# .venv is set up, the checks run and the first tests start. The end-to-end
+# tests' fixture runs the same script, which waits on its lock and then finds
+# everything installed (or fails with the script's output). Without flock
+# there is no lock, so the fixture alone installs.
+meltano_setup_pid=""
+if command -v flock >/dev/null 2>&1; then
+    meltano_setup_log="$(mktemp -t setup-meltano.XXXXXX.log)"
+    echo "==> installing Meltano and its plugins in the background (log: $meltano_setup_log)"
+    (
+        # As the fixture runs it: no MELTANO_* setting of the caller's shell.
+        for name in $(compgen -e); do
+            case "$name" in MELTANO_*) unset "$name" ;; esac
+        done
+        PYTHON="$PYTHON" exec bash scripts/setup-meltano.sh
+    ) >"$meltano_setup_log" 2>&1 &
+    meltano_setup_pid=$!
+fi
+
 echo "==> setting up .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
@@ -69,4 +89,8 @@ echo "==> pytest"
 # (algolia_testkit.run_once). --dist loadgroup keeps the tests of one
 # xdist_group on one worker. Arguments given to this script come after and
 # win (e.g. -n 0 for a serial run).
-.venv/bin/pytest -n "${PYTEST_WORKERS:-4}" --dist loadgroup "$@"
+status=0
+.venv/bin/pytest -n "${PYTEST_WORKERS:-4}" --dist loadgroup "$@" || status=$?
+# (Still running only when no test needed Meltano; leave nothing behind.)
+[ -z "$meltano_setup_pid" ] || wait "$meltano_setup_pid" || true
+exit "$status"
