@@ -78,17 +78,21 @@ def about(plugin: str) -> dict[str, Any]:
 
 
 def setting_kind(schema: dict[str, Any]) -> str:
-    """Meltano's setting kind for one JSON-schema property."""
+    """Meltano's setting kind for one JSON-schema property.
+
+    A number or boolean setting is ``string``: Meltano hands its text over as
+    written and the plugin reads it (algolia_api.settings: ``nope`` is refused
+    as a boolean). Meltano's own kinds break them: ``decimal`` set by an
+    environment variable or ``.env`` becomes a Decimal Meltano cannot write to
+    the config file, ``integer`` crashes on a typo, ``boolean`` reads ``nope``
+    as false.
+    """
     types = schema.get("type", [])
     types = [types] if isinstance(types, str) else types
     if "enum" in schema:
         return "options"
-    if "boolean" in types:
-        return "boolean"
-    if "integer" in types:
-        return "integer"
-    if "number" in types:
-        return "decimal"
+    if {"boolean", "integer", "number"} & set(types):
+        return "string"
     if "array" in types:
         return "array"
     if "object" in types:

@@ -80,6 +80,8 @@ echo "==> mypy"
 .venv/bin/mypy algolia-api/algolia_api algolia-emulator/algolia_emulator \
     tap-algolia/tap_algolia target-algolia/target_algolia build-support \
     algolia-dagster/algolia_dagster algolia-testkit/algolia_testkit
+echo "==> import contract (target_algolia)"
+.venv/bin/lint-imports
 echo "==> pytest"
 # Parallel by default (pytest-xdist). Most of the suite waits on processes
 # starting, pip, Meltano and the emulator rather than computing, so it runs

@@ -1,4 +1,4 @@
-"""bench.cdc_bench counts what the target README's CDC table says, at a small size.
+"""bench.cdc_bench counts what the CDC table of docs/target/cdc.md says, at a small size.
 
 Call counts only, no timings: a LOG_BASED stream of inserts and deletes costs a
 GET and a PUT per change and no list call; the same churn as a mirror run adds

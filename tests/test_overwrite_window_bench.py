@@ -1,6 +1,6 @@
-"""bench.overwrite_window measures what the target README says about the GET-to-PUT window.
+"""bench.overwrite_window measures what docs/target/writes.md says about the GET-to-PUT window.
 
-No timings asserted: the order of calls at the emulator is what the README's
+No timings asserted: the order of calls at the emulator is what that page's
 explanation rests on. With one worker, nothing reaches the emulator between a
 user's GET and its PUT (the window is one round trip); with several, the other
 workers' calls queue in between (the window grows with concurrency).

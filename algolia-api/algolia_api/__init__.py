@@ -20,9 +20,11 @@ from algolia_api.errors import (
     ForbiddenError,
     NotFoundError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     UnprocessableError,
     error_for_response,
+    is_retried_status,
     raise_for_response,
 )
 from algolia_api.http import CallStats, build_session, session_stats, user_agent
@@ -53,6 +55,7 @@ from algolia_api.settings import (
     CONNECTION_PROPERTIES,
     MAX_REQUESTS_PER_MINUTE,
     ConnectionSettings,
+    TypedSettings,
     plugin_config_schema,
     secret_setting_errors,
 )
@@ -95,7 +98,9 @@ __all__ = [
     "PageTokens",
     "RateLimitError",
     "RateLimitPacer",
+    "RequestTimeoutError",
     "ServerError",
+    "TypedSettings",
     "UndecodableProfile",
     "UnprocessableError",
     "build_session",
@@ -108,6 +113,7 @@ __all__ = [
     "format_canonical",
     "format_query_timestamp",
     "install_clean_errors",
+    "is_retried_status",
     "is_valid_text",
     "json_kind",
     "log_retry",

@@ -2,6 +2,9 @@
 
 Every exception here is either retriable (the SDK's ``RetriableAPIError``, so
 singer-sdk's backoff and our client retry it) or fatal (``FatalAPIError``).
+Which statuses are retriable is decided in one place, :func:`is_retried_status`:
+a 408 (request timeout), a rate-limit answer (429, 421) or a server fault (5xx);
+every other error status would fail again the same way.
 Messages name the status, the request and the likely cause, and never carry
 the API key or request headers; the server's own message or body is quoted
 as one short line (algolia_api.redaction), with the key masked if it echoes it.
@@ -34,11 +37,27 @@ _HINTS: dict[int, str] = {
     401: AUTH_HINT,
     403: AUTH_HINT,
     404: "no such profile or endpoint; check the user ID, the region and api_url",
+    408: "Algolia or a proxy on the way timed out waiting for the request",
     422: "Algolia refused a parameter or user ID as unprocessable",
     429: "the application's rate limit (500 calls per minute) was exceeded",
     421: "the application's rate limit was exceeded",
 }
 RATE_LIMIT_STATUSES = frozenset({429, 421})
+REQUEST_TIMEOUT_STATUS = 408
+
+
+def is_retried_status(status: int) -> bool:
+    """Whether an error answer with ``status`` is worth sending again, unchanged.
+
+    The one rule both plugins follow: a request timeout (408), a rate-limit
+    answer (429, 421) and a server fault (5xx) are transient; any other error
+    status is the same answer next time.
+    """
+    return (
+        status == REQUEST_TIMEOUT_STATUS
+        or status in RATE_LIMIT_STATUSES
+        or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+    )
 
 
 class AlgoliaAPIError(Exception):
@@ -109,6 +128,10 @@ class RateLimitError(AlgoliaRetriableError):
 
 class ServerError(AlgoliaRetriableError):
     """5xx."""
+
+
+class RequestTimeoutError(AlgoliaRetriableError):
+    """408: the server, or a proxy in front of it, gave up waiting for the request."""
 
 
 _FATAL_BY_STATUS: dict[int, type[AlgoliaFatalError]] = {
@@ -227,8 +250,9 @@ def error_for_response(response: requests.Response) -> AlgoliaAPIError | None:
         error.retry_after = retry_after_seconds(response)
         error.reset_at = _float_header(response, "x-ratelimit-reset")
         return error
-    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        return ServerError(status, message, **kwargs)
+    if is_retried_status(status):
+        retried = RequestTimeoutError if status == REQUEST_TIMEOUT_STATUS else ServerError
+        return retried(status, message, **kwargs)
     return _FATAL_BY_STATUS.get(status, AlgoliaFatalError)(status, message, **kwargs)
 
 

@@ -83,9 +83,19 @@ _sending = threading.local()
 class _Watchdog:
     """One thread per process that expires request deadlines, earliest first.
 
-    A thread per request (threading.Timer) costs about 0.2 ms of CPU each; this
-    costs a heap push. A cancelled deadline stays in the heap until its time
-    comes (at most request_timeout), then is dropped.
+    What it is for: ``request_timeout`` must bound a whole request, and a
+    blocked socket read can only be cut short from another thread. A thread
+    per request (threading.Timer) costs about 0.2 ms of CPU each; this costs
+    a heap push.
+
+    Its rule: the deadline on top of the heap (the earliest) is the only one
+    waited for. When its time has come it is expired (its socket shut down)
+    unless it was cancelled meanwhile; a cancelled deadline is never waited
+    for, and is popped without any effect as soon as it reaches the top, so it
+    stays in the heap only while a deadline that expires earlier is ahead of it.
+    The thread is a daemon, started on the first deadline (again if it died),
+    and sleeps on a condition that :meth:`add` wakes when a new deadline
+    becomes the earliest.
     """
 
     def __init__(self) -> None:

@@ -13,6 +13,18 @@ and says why. The tap skips and names that profile; the target refuses the
 page (:func:`decode_checked_page`): it never writes from a page it cannot read
 in full. A page that is not JSON even then is malformed, as before.
 
+Depth costs one profile, never the page: a profile nested deeper than the
+decoders can go (msgspec and the standard library stop near 1,000 levels,
+raising RecursionError) makes the page be split without recursion into its
+profiles (:func:`_children`, a flat scan of the brackets outside strings),
+each decoded on its own. The too-deep profile is split the same way into its
+fields: those that decode are kept, and it becomes an
+:class:`UndecodableProfile` naming the field too deep and its depth. The tap
+skips, names and counts it; the target, which reads only ``userID`` and
+``segments``, uses it when both were read (``segments_read``), as they are
+when the depth is elsewhere (an affinity). Segments nested that deep are
+malformed segments, refused like any other.
+
 A list cursor seen before (:class:`PageTokens`) ends the scan: the same
 ``nextPageToken`` forever, or a cycle of them, would read the same pages
 until the run is killed, spending the application's request budget.
@@ -21,6 +33,7 @@ until the run is killed, spending the application's request budget.
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 import msgspec
@@ -77,9 +90,19 @@ class UndecodableProfile(dict[str, t.Any]):
     ``reason`` says which field holds the text.
     """
 
-    def __init__(self, user_id: t.Any, reason: str) -> None:
-        super().__init__(userID=user_id)
+    def __init__(
+        self,
+        user_id: t.Any,
+        reason: str,
+        fields: t.Mapping[str, t.Any] | None = None,
+        *,
+        segments_read: bool = False,
+    ) -> None:
+        super().__init__(fields or {}, userID=user_id)
         self.reason = reason
+        #: True when ``userID`` and ``segments`` (if sent) were read in full:
+        #: the problem lies in another field, which a segments writer never reads.
+        self.segments_read = segments_read
 
 
 def _refuse_constant(name: str) -> t.NoReturn:
@@ -110,31 +133,184 @@ def _bad_text_at(value: t.Any, where: str) -> str | None:
     return None
 
 
-def _decode_lenient(body: bytes) -> Page | None:
-    """The page, profiles with text that is not valid Unicode replaced; None if not JSON."""
+def _checked_text(profile: t.Any) -> t.Any:
+    """``profile``, or an UndecodableProfile if it holds text that is not valid Unicode."""
+    where = _bad_text_at(profile, "")
+    if where is None:
+        return profile
+    user_id = profile.get("userID") if isinstance(profile, dict) else None
+    return UndecodableProfile(
+        user_id,
+        f"{where} holds text that is not valid Unicode (a lone surrogate escape "
+        "such as \\ud800, or bytes that are not UTF-8)",
+    )
+
+
+# One JSON token the flat scan cares about: a whole string (so brackets and
+# commas inside text are skipped), or a bracket, a comma or a colon.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[][{},:]')
+_OPEN = frozenset(b"[{")
+_CLOSE = frozenset(b"]}")
+
+
+class _TooDeep(Exception):
+    """A JSON value nested deeper than the decoders can go."""
+
+
+def _children(body: bytes, open_at: int) -> tuple[list[tuple[int, int]], int]:
+    """Spans of the direct members of the array or object opening at ``open_at``, and its end.
+
+    A flat scan (no recursion, so any depth): only brackets, commas and
+    colons outside strings count. ValueError if the container never closes.
+    """
+    depth = 0
+    spans: list[tuple[int, int]] = []
+    start = open_at + 1
+    for match in _TOKENS.finditer(body, open_at):
+        token = body[match.start()]
+        if token in _OPEN:
+            depth += 1
+        elif token in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                if spans or body[start : match.start()].strip():
+                    spans.append((start, match.start()))
+                return spans, match.start()
+        elif token == 0x2C and depth == 1:  # a comma between two members
+            spans.append((start, match.start()))
+            start = match.end()
+    msg = "a bracket is never closed"
+    raise ValueError(msg)
+
+
+def _container(raw: bytes, opening: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+    """``raw`` stripped and the spans of its members; ValueError unless one such container."""
+    text = raw.strip()
+    if not text.startswith(opening):
+        msg = f"expected {opening.decode()}"
+        raise ValueError(msg)
+    spans, end = _children(text, 0)
+    if text[end + 1 :].strip():
+        msg = "text after the closing bracket"
+        raise ValueError(msg)
+    return text, spans
+
+
+def _members(raw: bytes) -> list[tuple[str, bytes]]:
+    """An object's ``(key, value text)`` pairs, at any depth; ValueError if not an object."""
+    text, spans = _container(raw, b"{")
+    members: list[tuple[str, bytes]] = []
+    for start, end in spans:
+        piece = text[start:end]
+        key = _TOKENS.search(piece)
+        colon = _TOKENS.search(piece, key.end()) if key else None
+        if (
+            key is None
+            or colon is None
+            or piece[: key.start()].strip()
+            or piece[key.end() : colon.start()].strip()
+            or piece[colon.start() : colon.end()] != b":"
+        ):
+            msg = "an object member is not a key and a value"
+            raise ValueError(msg)
+        name = json.loads(key.group().decode("utf-8", "surrogateescape"))
+        members.append((str(name), piece[colon.end() :]))
+    return members
+
+
+def _depth(raw: bytes) -> int:
+    """How deep ``raw`` nests (a flat scan)."""
+    depth = deepest = 0
+    for match in _TOKENS.finditer(raw):
+        token = raw[match.start()]
+        if token in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in _CLOSE:
+            depth -= 1
+    return deepest
+
+
+#: Any JSON value, a number beyond float range read as inf (1e400 in an
+#: affinity is no failed read: only the userID and the segments are checked).
+decode_json_value = msgspec.json.Decoder(float_hook=float).decode
+
+
+def _decode_value(raw: bytes) -> t.Any:
+    """One JSON value: msgspec, else the standard library (text that is not valid Unicode).
+
+    Raises _TooDeep when the value nests deeper than either can go, ValueError
+    when it is not JSON.
+    """
     try:
-        value = json.loads(body.decode("utf-8", "surrogateescape"), parse_constant=_refuse_constant)
+        return decode_json_value(raw)
+    except RecursionError:
+        raise _TooDeep from None
+    except msgspec.DecodeError:
+        pass
+    try:
+        return json.loads(raw.decode("utf-8", "surrogateescape"), parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _TooDeep from None
+
+
+def decode_profile_text(raw: bytes) -> t.Any:
+    """One profile's JSON text, any depth; an UndecodableProfile when it cannot be read in full.
+
+    ValueError when it is not JSON.
+    """
+    try:
+        return _checked_text(_decode_value(raw))
+    except (_TooDeep, RecursionError):
+        return _too_deep_profile(raw)
+
+
+def _too_deep_profile(raw: bytes) -> UndecodableProfile:
+    """The fields of a too-deep profile that decode, the others named in the reason."""
+    depth = (
+        f"nested too deep to decode (the profile is {_depth(raw):,} levels deep; "
+        "about 1,000 can be decoded)"
+    )
+    try:
+        members = _members(raw)
     except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("users"), list):
-        return None
-    token = value.get("nextPageToken")
-    if token is not None and (not isinstance(token, str) or _bad_text_at(token, "")):
-        return None
-    users: list[t.Any] = []
-    for profile in value["users"]:
-        where = _bad_text_at(profile, "")
-        if where is None:
-            users.append(profile)
-            continue
-        user_id = profile.get("userID") if isinstance(profile, dict) else None
-        users.append(
-            UndecodableProfile(
-                user_id,
-                f"{where} holds text that is not valid Unicode (a lone surrogate escape "
-                "such as \\ud800, or bytes that are not UTF-8)",
-            )
-        )
+        return UndecodableProfile(None, f"the profile is {depth}")
+    fields: dict[str, t.Any] = {}
+    deep: list[str] = []
+    for name, value in members:
+        try:
+            fields[name] = _decode_value(value)
+        except _TooDeep:
+            deep.append(name)
+    kept = {name: fields[name] for name in ("userID", "segments") if name in fields}
+    try:
+        readable = _bad_text_at(kept, "") is None
+    except RecursionError:
+        readable = False
+    return UndecodableProfile(
+        fields.get("userID"),
+        f"{' and '.join(deep) or 'the profile'} is {depth}",
+        kept,
+        segments_read=readable and not {"userID", "segments"} & set(deep),
+    )
+
+
+def _decode_by_profile(body: bytes) -> Page:
+    """The page, each profile decoded on its own (see the module's docstring); ValueError."""
+    users: list[t.Any] | None = None
+    token: t.Any = None
+    for name, raw in _members(body):
+        if name == "users":
+            text, spans = _container(raw, b"[")
+            users = [decode_profile_text(text[start:end]) for start, end in spans]
+        elif name == "nextPageToken":
+            try:
+                token = _decode_value(raw)
+            except _TooDeep:
+                token = []
+    if users is None or (token is not None and (type(token) is not str or _bad_text_at(token, ""))):
+        msg = "not a page of profiles"
+        raise ValueError(msg)
     return Page(users=users, nextPageToken=token)
 
 
@@ -150,18 +326,24 @@ def decode_page(response: requests.Response) -> Page:
             "(a redirect is never followed)"
         )
         raise MalformedResponseError(msg)
+    body = response.content
     try:
         try:
-            return _decode(response.content)
+            return _decode(body)
         except msgspec.ValidationError as exc:
             if "out of range" not in str(exc):
                 raise
-            return _decode_wide(response.content)
+            return _decode_wide(body)
+    except RecursionError:
+        try:
+            return _decode_by_profile(body)
+        except ValueError as exc:
+            raise _malformed(response, exc) from None
     except msgspec.DecodeError as exc:
-        page = _decode_lenient(response.content)
-        if page is not None:
-            return page
-        raise _malformed(response, exc) from None
+        try:
+            return _decode_by_profile(body)
+        except ValueError:
+            raise _malformed(response, exc) from None
     except msgspec.ValidationError as exc:
         raise _malformed(response, exc) from None
 

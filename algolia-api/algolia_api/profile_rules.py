@@ -13,7 +13,11 @@ overwritten with the target's own:
   anything else (``null``, a string, an object, a number, entries of another
   shape) is malformed, not empty;
 - text is valid Unicode: a lone surrogate (``"\\ud800"`` escaped in JSON, or a
-  byte that is not UTF-8) can neither be written back nor exported.
+  byte that is not UTF-8) can neither be written back nor exported;
+- depth does not matter where nothing is written from: a profile nested
+  deeper than can be decoded is read field by field (:mod:`algolia_api.pages`),
+  and is a profile to write on when its ``userID`` and ``segments`` were read
+  in full (the depth is in another field, such as an affinity).
 
 :func:`decode_profile` reads ``GET /2/users/{userID}`` under these rules and
 raises :class:`algolia_api.pages.MalformedResponseError`, which the shared
@@ -27,11 +31,20 @@ rule, without the extra pass (its records never hold a surrogate: see
 from __future__ import annotations
 
 import typing as t
+from decimal import Decimal
 
 import msgspec
 
 from algolia_api.errors import malformed_body_line, request_line
-from algolia_api.pages import MalformedResponseError, Page, UndecodableProfile, decode_page, shown
+from algolia_api.pages import (
+    MalformedResponseError,
+    Page,
+    UndecodableProfile,
+    decode_json_value,
+    decode_page,
+    decode_profile_text,
+    shown,
+)
 
 if t.TYPE_CHECKING:
     import requests
@@ -47,7 +60,7 @@ def json_kind(value: t.Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):  # singer-sdk reads 3.0 as Decimal
         return "a number"
     if isinstance(value, str):
         return "a string"
@@ -112,8 +125,11 @@ def segment_list_problem(segments: list[t.Any], *, check_text: bool = False) -> 
 def profile_problem(profile: t.Any, user_id: str | None = None) -> str | None:
     """Why ``profile`` is not a profile to build a write on (of ``user_id``, if given), or None."""
     if isinstance(profile, UndecodableProfile):
-        return profile.reason
-    if type(profile) is not dict:
+        # Too deep elsewhere (an affinity): the userID and segments, all a
+        # write is built on, were read in full (algolia_api.pages).
+        if not profile.segments_read:
+            return profile.reason
+    elif type(profile) is not dict:
         return f"the profile is {json_kind(profile)}, not an object"
     found = profile.get("userID")
     if type(found) is not str:
@@ -131,11 +147,6 @@ def profile_problem(profile: t.Any, user_id: str | None = None) -> str | None:
 def profile_segments(profile: dict[str, t.Any]) -> list[dict[str, str]]:
     """The segment list of a profile :func:`profile_problem` accepted (absent: empty)."""
     return t.cast("list[dict[str, str]]", profile.get("segments", []))
-
-
-# float_hook: a number beyond float range (1e400, in an affinity) is inf, not
-# a failed read: only the userID and the segments are the target's to check.
-_decode_any = msgspec.json.Decoder(float_hook=float).decode
 
 
 def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any]:
@@ -158,7 +169,14 @@ def decode_profile(response: requests.Response, user_id: str) -> dict[str, t.Any
         msg = f"{what} with an empty body: no profile was read, so none is written"
         raise MalformedResponseError(msg)
     try:
-        profile = _decode_any(body)
+        profile = decode_json_value(body)
+    except RecursionError:
+        # Nested deeper than msgspec goes: read field by field (algolia_api.pages).
+        try:
+            profile = decode_profile_text(body)
+        except ValueError as exc:
+            msg = f"{malformed_body_line(response, str(exc))}: nothing is written for it"
+            raise MalformedResponseError(msg) from None
     except msgspec.DecodeError as exc:
         # Cut-short or HTML bodies, and text that is not valid Unicode (msgspec
         # refuses a lone surrogate escape, which could not be written back).

@@ -4,6 +4,10 @@ The wait generator follows the protocol of the ``backoff`` library that
 singer-sdk uses: after each failure it is sent the exception and yields the
 seconds to sleep. So the tap plugs it into the SDK's backoff hooks and the
 target's client into ``backoff.on_exception``, and both behave the same.
+What is retried is :data:`RETRIABLE_EXCEPTIONS`: transport failures, and the
+error answers :func:`algolia_api.errors.is_retried_status` calls transient
+(408, 429/421, 5xx), which :func:`algolia_api.errors.error_for_response` maps to
+``AlgoliaRetriableError``.
 """
 
 from __future__ import annotations

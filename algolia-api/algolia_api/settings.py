@@ -1,14 +1,36 @@
-"""Connection settings shared by tap-algolia and target-algolia.
+"""Connection settings shared by tap-algolia and target-algolia, and how a setting is read.
 
 Both plugins declare the same connection properties and turn a plugin config
 into one validated :class:`ConnectionSettings`, so a region or URL mistake is
 refused the same way, with the same words, whichever plugin meets it first.
+
+Rule for number and boolean settings (both plugins, singer-sdk's own too):
+each may be given as its JSON value or as text, and text is read here, once,
+strictly (:func:`read_typed_settings`, applied by :class:`TypedSettings`
+before singer-sdk validates the config):
+
+- a boolean is ``true``/``false``, ``yes``/``no``, ``on``/``off`` or
+  ``1``/``0`` in any case, and nothing else: ``dry_run=nope`` is refused,
+  never read as false;
+- an integer is written in digits (``100``, ``-1``); a number also with a
+  fraction or exponent (``0.9``, ``1e-3``), never ``nan`` or ``inf``.
+
+Anything else stops the run before any API call with one line naming the
+setting. Meltano hands such settings over as text (their Meltano ``kind`` is
+``string``: build-support/plugin_definitions.py), because Meltano's own
+readings break them: ``kind: decimal`` makes a value set by an environment
+variable or ``.env`` a ``Decimal`` that Meltano cannot write to the config
+file, ``kind: integer`` crashes on a typo, and ``kind: boolean`` reads any
+unknown word, ``nope`` included, as false.
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import math
+import os
+import re
 import socket
 import typing as t
 import unicodedata
@@ -88,7 +110,7 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         default=DEFAULT_MAX_RETRIES,
         title="Maximum retries",
         description=(
-            "Retries of one request after a 429, a 5xx, a timeout or a dropped "
+            "Retries of one request after a 408, a 429, a 5xx, a timeout or a dropped "
             "connection, with exponential backoff and jitter (0 to 100)."
         ),
     ),
@@ -110,6 +132,133 @@ def plugin_config_schema(*groups: th.PropertiesList) -> dict[str, t.Any]:
         if "default" in prop and isinstance(types, list) and "null" in types:
             prop["type"] = [kind for kind in types if kind != "null"]
     return schema
+
+
+#: Text a boolean setting may hold, lower-cased: the words singer-sdk's
+#: ``--config ENV`` reading counts as true, and their opposites.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def typed_kind(schema: t.Mapping[str, t.Any]) -> str | None:
+    """``boolean``, ``integer`` or ``number`` for a setting read from text, else None."""
+    types = schema.get("type", [])
+    types = {types} if isinstance(types, str) else set(types)
+    for kind in ("boolean", "integer", "number"):
+        if kind in types:
+            return kind
+    return None
+
+
+def _shown_text(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
+
+
+def setting_from_text(name: str, text: str, kind: str) -> bool | int | float:
+    """The value of setting ``name`` of ``kind`` written as ``text``; ValueError naming it."""
+    if kind == "boolean":
+        word = text.lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        msg = f"{name} must be true or false (also yes/no, on/off, 1/0), not {_shown_text(text)}"
+        raise ValueError(msg)
+    if kind == "integer":
+        if _INTEGER_TEXT.fullmatch(text):
+            return int(text)
+        msg = f"{name} must be a whole number such as 100, not {_shown_text(text)}"
+        raise ValueError(msg)
+    if _NUMBER_TEXT.fullmatch(text):
+        number = float(text)
+        if math.isfinite(number):
+            return number
+    msg = f"{name} must be a number such as 0.5, not {_shown_text(text)}"
+    raise ValueError(msg)
+
+
+def read_typed_settings(
+    config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]
+) -> tuple[dict[str, t.Any], list[str]]:
+    """``config`` with each number or boolean setting given as text read, and the errors.
+
+    A setting that cannot be read keeps its text (and the error says why); a
+    value that is already JSON is left to the schema.
+    """
+    properties = schema.get("properties", {})
+    out = dict(config)
+    errors: list[str] = []
+    for name, value in config.items():
+        kind = typed_kind(properties.get(name, {}))
+        if kind is None or not isinstance(value, str):
+            continue
+        try:
+            out[name] = setting_from_text(name, value, kind)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return out, errors
+
+
+def env_setting_errors(
+    schema: t.Mapping[str, t.Any], prefix: str, environ: t.Mapping[str, str] | None = None
+) -> list[str]:
+    """Why a ``<PREFIX><SETTING>`` variable of a number or boolean setting cannot be read.
+
+    For ``--config ENV`` (how Meltano runs a plugin command): singer-sdk reads
+    these variables itself, a boolean as "true unless unknown", so each is
+    checked first, by the same rule as a config file.
+    """
+    environ = os.environ if environ is None else environ
+    errors: list[str] = []
+    for name, prop in schema.get("properties", {}).items():
+        kind = typed_kind(prop)
+        text = environ.get(prefix + name.upper().replace("-", "_"))
+        if kind is None or text is None:
+            continue
+        try:
+            setting_from_text(name, text, kind)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return errors
+
+
+class TypedSettings:
+    """Mixin for a plugin class (before the singer-sdk base): settings given as text are read.
+
+    Runs before singer-sdk validates the config, on the config files' content
+    and, for ``--config ENV``, on the environment (see :func:`read_typed_settings`).
+    With ``validate_config=False`` (``--discover``, ``--about``) nothing is refused.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        *args: t.Any,
+        config: t.Any = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        **kwargs: t.Any,
+    ) -> None:
+        schema = copy.deepcopy(type(self).config_jsonschema)  # type: ignore[attr-defined]
+        type(self).append_builtin_config(schema)  # type: ignore[attr-defined]
+        errors: list[str] = []
+        if isinstance(config, dict):
+            config, errors = read_typed_settings(config, schema)
+        if parse_env_config:
+            prefix = type(self).name.upper().replace("-", "_") + "_"
+            errors += env_setting_errors(schema, prefix)
+        if errors and validate_config:
+            raise ConfigValidationError("Invalid settings", errors=errors)
+        super().__init__(  # type: ignore[call-arg]
+            *args,
+            config=config,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            **kwargs,
+        )
 
 
 def _resolves_to_loopback_only(host: str) -> bool:

@@ -4,6 +4,13 @@ Algolia may write an instant as ``...Z``, with a fractional part of any
 precision, or with a ``+hh:mm`` offset. singer-sdk compares replication-key
 values as strings, so every timestamp we emit is rewritten into one fixed-width
 UTC form in which string order is time order.
+
+Rule: one parser (:func:`_split`) reads every timestamp both plugins meet,
+profiles' stamps and the tap's bookmark and ``start_date`` alike. A UTC offset
+is ``Z`` or ``+hh:mm``/``-hh:mm`` (also read without the colon) with hours
+00-23 and minutes 00-59, RFC 3339's ranges; ``+24:00``, ``+99:99`` or
+``-00:60`` is not a timestamp, so a profile carrying one is skipped and named by the tap,
+and a bookmark carrying one is refused at start-up, never shifted by it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ def _split(value: str) -> tuple[tuple[str, str, str, str, str, str], str, int]:
     micro = "000000" if fraction is None else fraction[:6].ljust(6, "0")
     offset = 0
     if sign:
+        if int(off_h) > 23 or int(off_m) > 59:
+            msg = f"not an RFC 3339 timestamp: {value!r} (the UTC offset is out of range)"
+            raise ValueError(msg)
         offset = int(off_h) * 60 + int(off_m)
         offset = -offset if sign == "-" else offset
     return (year, month, day, hour, minute, second), micro, offset

@@ -6,7 +6,7 @@ import re
 import typing as t
 from urllib.parse import quote
 
-from algolia_api.profile_rules import is_valid_text
+from algolia_api.profile_rules import is_valid_text, json_kind
 
 MAX_USER_ID_LENGTH = 129
 _USER_ID = re.compile(r"[A-Za-z0-9=+/_-]{1,129}")
@@ -21,7 +21,7 @@ def user_id_problem(value: t.Any) -> str | None:
     if value is None:
         return "missing user ID"
     if not isinstance(value, str):
-        return f"user ID is not a string (got {type(value).__name__})"
+        return f"user ID is not a string (got {json_kind(value)})"
     if not value:
         return "empty user ID"
     if len(value) > MAX_USER_ID_LENGTH:

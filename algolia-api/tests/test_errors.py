@@ -8,13 +8,16 @@ import requests_mock as rm
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from algolia_api import (
+    AlgoliaFatalError,
     AuthenticationError,
     ForbiddenError,
     NotFoundError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     UnprocessableError,
     error_for_response,
+    is_retried_status,
 )
 
 URL = "https://ai-personalization.us.algolia.com/2/users/team%2Falice"
@@ -68,6 +71,32 @@ def test_rate_limit_is_retriable_and_carries_the_server_hints(status: int) -> No
     assert error.retry_after == 7.0
     assert error.reset_at == 1700000060.0
     assert error.response is response
+
+
+def test_a_request_timeout_is_retriable_like_a_server_fault() -> None:
+    error = error_for_response(_response(408, {"message": "Request Timeout", "status": 408}))
+    assert isinstance(error, RequestTimeoutError)
+    assert isinstance(error, RetriableAPIError)
+    assert not isinstance(error, FatalAPIError)
+    assert "408 from Algolia on GET /2/users/team%2Falice" in str(error)
+    assert "timed out" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"),
+    [
+        *((status, False) for status in (400, 401, 403, 404, 405, 409, 410, 413, 422, 499)),
+        *((status, True) for status in (408, 421, 429, 500, 501, 502, 503, 504, 599)),
+    ],
+)
+def test_the_retried_statuses_are_timeouts_rate_limits_and_server_faults(
+    status: int, retried: bool
+) -> None:
+    assert is_retried_status(status) is retried
+    # The mapped exception follows the same rule, so every caller retries the same answers.
+    error = error_for_response(_response(status, {"message": "x", "status": status}))
+    assert isinstance(error, RetriableAPIError) is retried
+    assert isinstance(error, AlgoliaFatalError) is not retried
 
 
 def test_success_maps_to_nothing() -> None:

@@ -1,11 +1,15 @@
-"""Connection settings: regions, the https rule, and the key kept out of sight."""
+"""Connection settings: regions, the https rule, the key kept out of sight, and how a
+number or boolean setting given as text is read."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from algolia_api import CONNECTION_PROPERTIES, ConnectionSettings
+from algolia_api.settings import env_setting_errors, read_typed_settings, setting_from_text
 
 BASE = {"app_id": "APP", "api_key": "sekrit-key-123"}
 
@@ -92,3 +96,104 @@ def test_schema_marks_the_key_secret_and_limits_region() -> None:
     assert schema["api_key"].get("secret") is True
     assert schema["region"]["enum"] == ["us", "eu"]
     assert schema["region"]["default"] == "us"
+
+
+# Number and boolean settings given as text (as Meltano passes kind: string) --------
+
+SCHEMA = {
+    "properties": {
+        "dry_run": {"type": ["boolean"]},
+        "flattening_enabled": {"type": ["boolean", "null"]},
+        "page_size": {"type": ["integer"]},
+        "max_wait_seconds": {"type": ["number"]},
+        "region": {"type": ["string"]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        *[(word, True) for word in ("true", "TRUE", "True", "yes", "on", "1")],
+        *[(word, False) for word in ("false", "False", "no", "OFF", "0")],
+    ],
+)
+def test_a_boolean_is_read_from_its_words(text: str, value: bool) -> None:
+    assert setting_from_text("dry_run", text, "boolean") is value
+
+
+@pytest.mark.parametrize("text", ["nope", "", " true", "ture", "2", "y", "null", "None"])
+def test_any_other_boolean_text_is_refused_naming_the_setting(text: str) -> None:
+    # Meltano's kind: boolean and singer-sdk's --config ENV read these as false.
+    with pytest.raises(ValueError, match=r"^dry_run must be true or false .*, not '"):
+        setting_from_text("dry_run", text, "boolean")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("100", "integer", 100),
+        ("-1", "integer", -1),
+        ("+7", "integer", 7),
+        ("0.9", "number", 0.9),
+        ("1", "number", 1.0),
+        ("1e-3", "number", 0.001),
+        (".5", "number", 0.5),
+        ("5.", "number", 5.0),
+    ],
+)
+def test_numbers_are_read_from_digits(text: str, kind: str, value: float) -> None:
+    read = setting_from_text("x", text, kind)
+    assert read == value
+    assert type(read) is (int if kind == "integer" else float)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("1.5", "integer", "x must be a whole number such as 100, not '1.5'"),
+        ("1e3", "integer", "x must be a whole number"),
+        ("lots", "integer", "x must be a whole number"),
+        ("1_000", "integer", "x must be a whole number"),
+        ("", "integer", "x must be a whole number"),
+        ("soon", "number", "x must be a number such as 0.5, not 'soon'"),
+        ("nan", "number", "x must be a number"),
+        ("inf", "number", "x must be a number"),
+        ("1e999", "number", "x must be a number"),
+        ("0x10", "number", "x must be a number"),
+        ("1,5", "number", "x must be a number"),
+    ],
+)
+def test_other_number_text_is_refused_naming_the_setting(
+    text: str, kind: str, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        setting_from_text("x", text, kind)
+
+
+def test_read_typed_settings_reads_text_and_leaves_json_values_to_the_schema() -> None:
+    config = {
+        "dry_run": "yes",
+        "flattening_enabled": False,
+        "page_size": "50",
+        "max_wait_seconds": 2,
+        "region": "1",
+        "unknown": "1",
+    }
+    read, errors = read_typed_settings(config, SCHEMA)
+    assert errors == []
+    assert read == {**config, "dry_run": True, "page_size": 50}
+
+
+def test_read_typed_settings_names_every_bad_setting() -> None:
+    _, errors = read_typed_settings({"dry_run": "nope", "page_size": "x", "region": "nope"}, SCHEMA)
+    assert [error.split(" ", 1)[0] for error in errors] == ["dry_run", "page_size"]
+
+
+def test_env_setting_errors_checks_the_variables_singer_sdk_would_read() -> None:
+    environ = {"P_DRY_RUN": "nope", "P_PAGE_SIZE": "5", "P_MAX_WAIT_SECONDS": "soon", "P_X": "?"}
+    errors = env_setting_errors(SCHEMA, "P_", environ)
+    assert errors == [
+        "dry_run must be true or false (also yes/no, on/off, 1/0), not 'nope'",
+        "max_wait_seconds must be a number such as 0.5, not 'soon'",
+    ]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import typing as t
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algolia_api import canonical_timestamp, format_query_timestamp, parse_timestamp
+from algolia_api import (
+    canonical_timestamp,
+    format_canonical,
+    format_query_timestamp,
+    parse_timestamp,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +121,25 @@ def test_canonical_timestamp_agrees_with_the_reference_parse(
 def test_canonical_timestamp_refuses_what_parse_refuses(bad: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         canonical_timestamp(bad)
+
+
+@pytest.mark.parametrize(
+    "offset", ["+99:99", "+24:00", "-24:00", "-00:60", "+23:60", "+9999", "+2400"]
+)
+@pytest.mark.parametrize("reader", [parse_timestamp, canonical_timestamp])
+def test_an_offset_outside_rfc_3339_is_refused_by_both_readers(
+    offset: str, reader: t.Callable[[str], object]
+) -> None:
+    # The tap's profiles go through canonical_timestamp, its bookmark and
+    # start_date through parse_timestamp: both used to differ on -00:60.
+    with pytest.raises(ValueError, match="UTC offset is out of range"):
+        reader(f"2026-11-02T10:00:00.000000{offset}")
+
+
+@pytest.mark.parametrize(
+    ("offset", "utc"),
+    [("+23:59", "2026-11-01T10:01:00.000000Z"), ("-00:59", "2026-11-02T10:59:00.000000Z")],
+)
+def test_the_widest_rfc_3339_offsets_are_read(offset: str, utc: str) -> None:
+    assert canonical_timestamp(f"2026-11-02T10:00:00{offset}") == utc
+    assert format_canonical(parse_timestamp(f"2026-11-02T10:00:00{offset}")) == utc

@@ -22,7 +22,14 @@ overlapping with what must not run at the same time:
   ``app_id``. Segment writes are a read then a whole-list replace with no
   conditional write, so two writers to one application at once could undo
   each other's changes to a profile (and would split its 500 calls a minute);
-- any other task is in the pool named after its state ID.
+- any other task is in the pool named after its state ID, with the extractor
+  replaced by the plugin it ``inherit_from`` when it sets no config of its
+  own (in the plugin or the environment). Such an instance differs only in
+  its catalog (``metadata``, ``select``), so it reads the same source into the
+  same tables: the daily FULL_TABLE ``tap-algolia--full`` and the hourly
+  incremental ``tap-algolia`` into one warehouse table take turns, since an
+  incremental row written between the full sync's records and its
+  ACTIVATE_VERSION would be marked deleted (tap-algolia/README.md, "Deletions").
 
 Either way two runs of one state ID never overlap: one state ID has one loader,
 so one application.
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +137,7 @@ def load_project(root: Path, environment: str | None = None) -> MeltanoProject:
         for kind, entries in (d.get("plugins") or {}).items()
         for p in entries or []
     ]
-    extractors = {p["name"] for kind, p in plugins if kind == "extractors"}
+    extractors = {p["name"]: p for kind, p in plugins if kind == "extractors"}
     loaders = {p["name"]: p for kind, p in plugins if kind == "loaders"}
     env_config = {
         p.get("name"): p.get("config") or {}
@@ -153,17 +160,33 @@ def load_project(root: Path, environment: str | None = None) -> MeltanoProject:
                 return plugin
         return chain[-1]
 
+    def same_source(extractor: str) -> str:
+        """The extractor up the inherit_from chain that an instance without config reads as."""
+        seen = [extractor]
+        while (
+            not extractors[extractor].get("config")
+            and not env_config.get(extractor)
+            and (parent := extractors[extractor].get("inherit_from")) in extractors
+            and parent not in seen
+        ):
+            extractor = parent
+            seen.append(parent)
+        return extractor
+
     def pool(blocks: tuple[str, ...], ids: tuple[str, ...]) -> str | None:
         writers = {a for b in blocks if b in loaders and (a := algolia_application(b))}
         if len(writers) == 1 and len(ids) <= 1:
             return f"{env_name}:algolia-writes:{writers.pop()}"
-        return ids[0] if len(ids) == 1 else None
+        tables = state_ids(blocks, same_source)
+        return tables[0] if len(tables) == 1 else None
 
-    def state_ids(blocks: tuple[str, ...]) -> tuple[str, ...]:
+    def state_ids(
+        blocks: tuple[str, ...], source: Callable[[str], str] = lambda name: name
+    ) -> tuple[str, ...]:
         found, extractor = [], None
         for block in blocks:
             if block in extractors:
-                extractor = block
+                extractor = source(block)
             elif block in loaders and extractor is not None:
                 found.append(":".join(filter(None, [env_name, f"{extractor}-to-{block}", suffix])))
                 extractor = None

@@ -68,7 +68,9 @@ def test_state_ids_follow_meltanos_rule(tmp_path, monkeypatch):
     ops = {n.definition.tags["meltano/task"]: n for n in jobs[0].nodes}
     assert {task: node.definition.pool for task, node in ops.items()} == {
         "tap-a target-b": "dev:tap-a-to-target-b",
-        "tap-a--two target-b": "dev:tap-a--two-to-target-b",
+        # An instance with no config of its own reads the same source into the
+        # same tables as its parent: one pool (its state ID stays its own).
+        "tap-a--two target-b": "dev:tap-a-to-target-b",
         "dbt:run": None,
     }
     # The tasks run in order, each after the previous one.
@@ -219,6 +221,69 @@ def test_writers_to_one_algolia_application_share_a_pool():
     assert pools["export-audience-changes"] == "prod:algolia-writes:target-algolia"
     assert pools["import-users"] == "prod:tap-algolia-to-target-jsonl"
     assert pools["import-users-eu-store"] == "prod:tap-algolia--eu-store-to-target-jsonl"
+
+
+def test_a_full_sync_instance_takes_turns_with_the_incremental_import_of_its_table():
+    """In this project's meltano.yml: tap-algolia--full only changes the catalog
+    (FULL_TABLE), so its daily job shares the hourly incremental job's pool; the
+    second application's import, with its own credentials, keeps its own."""
+    for environment in ("dev", "prod"):
+        jobs = {j.name: j.tasks[0] for j in load_project(ROOT, environment).jobs}
+        full, hourly = jobs["import-users-postgres-full"], jobs["import-users-postgres"]
+        assert full.state_ids == (f"{environment}:tap-algolia--full-to-target-postgres",)
+        assert hourly.state_ids == (f"{environment}:tap-algolia-to-target-postgres",)
+        assert full.pool == hourly.pool == f"{environment}:tap-algolia-to-target-postgres"
+        eu_store = jobs["import-users-eu-store"]
+        assert eu_store.pool == f"{environment}:tap-algolia--eu-store-to-target-jsonl"
+
+
+def test_an_instance_with_config_keeps_its_own_pool(tmp_path):
+    (tmp_path / "meltano.yml").write_text(
+        textwrap.dedent(
+            """
+            plugins:
+              extractors:
+              - {name: tap-x}
+              - name: tap-x--full
+                inherit_from: tap-x
+                metadata: {s: {replication-method: FULL_TABLE}}
+              - {name: tap-x--other, inherit_from: tap-x, config: {app_id: OTHER}}
+              - {name: tap-x--dev-only, inherit_from: tap-x}
+              loaders: [{name: target-y}]
+            environments:
+            - name: dev
+              config:
+                plugins:
+                  extractors:
+                  - {name: tap-x--dev-only, config: {app_id: DEVONLY}}
+            jobs:
+            - {name: full, tasks: [tap-x--full target-y]}
+            - {name: other, tasks: [tap-x--other target-y]}
+            - {name: dev-only, tasks: [tap-x--dev-only target-y]}
+            """
+        )
+    )
+    pools = {j.name: j.tasks[0].pool for j in load_project(tmp_path, "dev").jobs}
+    assert pools == {
+        "full": "dev:tap-x-to-target-y",
+        "other": "dev:tap-x--other-to-target-y",
+        "dev-only": "dev:tap-x--dev-only-to-target-y",
+    }
+
+
+def test_the_daily_full_sync_and_the_hourly_import_are_scheduled():
+    """meltano.yml's warehouse schedules: hourly on the hour, the full sync at 02:30."""
+    project = load_project(ROOT, "dev")
+    schedules = {s.name: s for s in project.schedules}
+    hourly = schedules["import-users-postgres-hourly"]
+    daily = schedules["import-users-postgres-full-daily"]
+    assert (hourly.job, hourly.cron) == ("import-users-postgres", "0 * * * *")
+    assert (daily.job, daily.cron) == ("import-users-postgres-full", "30 2 * * *")
+    _, dagster_schedules = build_jobs_and_schedules(project, "meltano")
+    by_name = {s.name: s for s in dagster_schedules}
+    assert by_name["import_users_postgres_full_daily"].cron_schedule == "30 2 * * *"
+    assert by_name["import_users_postgres_full_daily"].job_name == "import_users_postgres_full"
+    assert by_name["import_users_postgres_hourly"].job_name == "import_users_postgres"
 
 
 def test_an_instance_with_its_own_app_id_only_in_one_environment(tmp_path):

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from .api import validate_segments
 from .core import Emulator, Incoming, Reply, error_reply, json_reply, parse_json_body
 from .errors import ApiError
-from .faults import BodyFault, DropFault, OverlapFault, StatusFault
+from .faults import BodyFault, DropFault, Hold, OverlapFault, StatusFault
 from .ids import is_valid_user_id
 from .timestamps import parse_rfc3339_ns
 
@@ -258,6 +258,9 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
                 raise ApiError(400, "Bad Request", str(exc)) from None
             return json_reply(200, emu.faults.as_dict())
 
+    if head == "holds":
+        return _holds(emu, parts[1:], method, req)
+
     if head == "settings" and len(parts) == 1:
         if method in ("POST", "PATCH"):
             _apply_settings(emu, _body(req))
@@ -272,6 +275,42 @@ def _route(emu: Emulator, req: Incoming) -> Reply:
             emu.stats.reset()
             return json_reply(200, emu.stats.as_dict())
 
+    raise ApiError(404)
+
+
+def _holds(emu: Emulator, parts: list[str], method: str, req: Incoming) -> Reply:
+    """Held API calls (test-only timing control, see faults.Hold)."""
+    if not parts and method == "GET":
+        return json_reply(200, {"holds": emu.faults.holds()})
+    if not parts and method == "DELETE":
+        emu.faults.release_holds()
+        return json_reply(200, {"holds": []})
+    if not parts and method == "POST":
+        body = _body(req)
+        timeout = _number(body, "timeout")
+        try:
+            hold = emu.faults.add_hold(
+                Hold(
+                    after=_int(body, "after", 0) or 0,
+                    phase=str(body.get("phase", "before")),
+                    timeout=30.0 if timeout is None else timeout,
+                    **_fault_filter(body),
+                )
+            )
+        except ValueError as exc:
+            raise ApiError(400, "Bad Request", str(exc)) from None
+        return json_reply(200, hold.view())
+    if len(parts) == 2 and method == "POST" and parts[1] in ("wait", "release"):
+        try:
+            hold = emu.faults.hold(int(parts[0]))
+        except (KeyError, ValueError):
+            raise ApiError(404) from None
+        if parts[1] == "release":
+            hold.released.set()
+        else:
+            wait = _number(_body(req), "timeout")
+            hold.arrived.wait(10.0 if wait is None else min(max(wait, 0.0), 60.0))
+        return json_reply(200, hold.view())
     raise ApiError(404)
 
 

@@ -176,6 +176,39 @@ class AdminClient:
     def clear_faults(self) -> dict[str, Any]:
         return self._call("DELETE", "/faults")
 
+    # -- held calls (test-only timing control) -----------------------------
+
+    def hold_request(
+        self,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        after: int = 0,
+        phase: str = "before",
+        timeout: float = 30.0,
+    ) -> int:
+        """Hold the matching API call after ``after`` others; returns the hold's id.
+
+        ``phase`` "before": held before it is served; "after": served, its answer held.
+        """
+        body = _drop_none(
+            method=method, path_prefix=path_prefix, after=after, phase=phase, timeout=timeout
+        )
+        return int(self._call("POST", "/holds", body)["id"])
+
+    def wait_for_hold(self, hold_id: int, timeout: float = 10.0) -> bool:
+        """Wait until the held call has arrived at its step; True if it has."""
+        return bool(self._call("POST", f"/holds/{hold_id}/wait", {"timeout": timeout})["arrived"])
+
+    def release_hold(self, hold_id: int) -> dict[str, Any]:
+        return self._call("POST", f"/holds/{hold_id}/release")
+
+    def holds(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/holds")["holds"])
+
+    def release_holds(self) -> None:
+        self._call("DELETE", "/holds")
+
     # -- settings and stats ------------------------------------------------
 
     def set_latency(self, ms: float) -> dict[str, Any]:

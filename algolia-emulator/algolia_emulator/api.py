@@ -81,10 +81,15 @@ def handle_api(emu: Emulator, req: Incoming) -> Reply:
     if emu.faults.take_drop(req.method, req.path):
         emu.stats.record(route, None)
         return Reply(0, drop=True)
+    held = emu.faults.take_hold(req.method, req.path)
+    if held is not None and held.phase == "before":
+        held.wait_here()
     if emu.settings.latency_ms > 0:
         time.sleep(emu.settings.latency_ms / 1000.0)
     reply = _serve(emu, req, handler, raw_id)
     emu.stats.record(route, reply.status, user_id)
+    if held is not None and held.phase == "after":
+        held.wait_here()
     return reply
 
 

@@ -1,7 +1,17 @@
-"""Scripted misbehaviour: error statuses, dropped connections, odd answers, mid-sync edits."""
+"""Scripted misbehaviour: error statuses, dropped connections, odd answers, mid-sync edits,
+and held requests.
+
+A hold is test-only timing control, not an Algolia behaviour: it keeps one
+chosen API call (the n-th matching one) waiting, before it is served or after
+it is served but before its answer leaves, until the test releases it. The
+test learns that the call has arrived, so it can act (signal the client, say)
+while the client is known to be at that step. A hold left unreleased lets its
+call go after ``timeout`` seconds, so a forgotten one cannot hang the server.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -80,6 +90,45 @@ class ScheduledTouch:
     segments: list[dict[str, str]] | None = None
 
 
+HOLD_PHASES = ("before", "after")
+
+
+@dataclass
+class Hold(_Filter):
+    """Keep the matching call after ``after`` others waiting until released.
+
+    ``phase`` "before": the call waits before it is served (a PUT is not yet
+    applied); "after": it is served (a PUT is applied) and its answer waits.
+    """
+
+    after: int = 0
+    phase: str = "before"
+    timeout: float = 30.0
+    id: int = 0
+    arrived: threading.Event = field(default_factory=threading.Event, repr=False)
+    released: threading.Event = field(default_factory=threading.Event, repr=False)
+    timed_out: bool = False
+
+    def wait_here(self) -> None:
+        """Called on the request's thread when it reaches the held step."""
+        self.arrived.set()
+        if not self.released.wait(self.timeout):
+            self.timed_out = True
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path_prefix": self.path_prefix,
+            "after": self.after,
+            "phase": self.phase,
+            "timeout": self.timeout,
+            "arrived": self.arrived.is_set(),
+            "released": self.released.is_set(),
+            "timedOut": self.timed_out,
+        }
+
+
 class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,8 +137,12 @@ class Faults:
         self._bodies: list[BodyFault] = []
         self._touches: list[ScheduledTouch] = []
         self._overlaps: list[OverlapFault] = []
+        self._holds: dict[int, Hold] = {}
+        self._waiting_holds: list[Hold] = []
+        self._hold_ids = itertools.count(1)
 
     def clear(self) -> None:
+        self.release_holds()
         with self._lock:
             self._statuses.clear()
             self._drops.clear()
@@ -191,6 +244,51 @@ class Faults:
                     due.append(touch)
                     self._touches.remove(touch)
         return due
+
+    def add_hold(self, hold: Hold) -> Hold:
+        if hold.phase not in HOLD_PHASES:
+            raise ValueError(f"phase must be one of {', '.join(HOLD_PHASES)}")
+        if hold.after < 0 or not 0 < hold.timeout <= 600:
+            raise ValueError("after must not be negative, timeout 0-600 seconds")
+        with self._lock:
+            hold.id = next(self._hold_ids)
+            self._holds[hold.id] = hold
+            self._waiting_holds.append(hold)
+        return hold
+
+    def take_hold(self, method: str, path: str) -> Hold | None:
+        """The hold this call is, if any: counts it against every hold it matches."""
+        found: Hold | None = None
+        with self._lock:
+            for hold in list(self._waiting_holds):
+                if not hold.matches(method, path):
+                    continue
+                if hold.after > 0:
+                    hold.after -= 1
+                elif found is None:
+                    found = hold
+                    self._waiting_holds.remove(hold)
+        return found
+
+    def hold(self, hold_id: int) -> Hold:
+        with self._lock:
+            found = self._holds.get(hold_id)
+        if found is None:
+            raise KeyError(hold_id)
+        return found
+
+    def release_holds(self) -> None:
+        """Let every held call go and forget every hold."""
+        with self._lock:
+            holds = list(self._holds.values())
+            self._holds.clear()
+            self._waiting_holds.clear()
+        for hold in holds:
+            hold.released.set()
+
+    def holds(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [hold.view() for hold in self._holds.values()]
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -216,6 +216,7 @@ class EmulatorServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self.emulator.faults.release_holds()  # a held call must not outlive its server
         # serve_forever only notices a shutdown request when select() returns;
         # poking the listening socket wakes it at once instead of after the
         # poll interval, which keeps per-test teardown in the milliseconds.

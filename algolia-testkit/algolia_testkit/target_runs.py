@@ -199,3 +199,10 @@ def wait_until_reading(tmp_path: Path, stream: str, timeout: float = 30) -> None
     while f"Initializing target sink for stream '{stream}'" not in log.read_text():
         assert time.monotonic() < deadline, "the target never started reading"
         time.sleep(0.02)
+
+
+def summary_fields(stderr: str) -> dict[str, str]:
+    """The ``name=value`` fields of the run's summary line on stderr."""
+    line = next(line for line in stderr.splitlines() if "Run summary" in line)
+    pairs = (part.split("=", 1) for part in line.split("Run summary", 1)[1].split() if "=" in part)
+    return dict(pairs)

@@ -42,10 +42,12 @@ Each internal, why it is used, and what breaks if singer-sdk changes it:
 ``singer_sdk.helpers._catalog.pop_deselected_record_properties`` (called)
     Why: the SDK's own deselection walk, run when a nested field is deselected.
     If it changes: an import error or a signature mismatch (tested).
-``Stream._stream_version`` (read)
-    Why: the RECORD ``version`` (set by the SDK for FULL_TABLE syncs with
-    ACTIVATE_VERSION), which the SDK's path reads the same way.
-    If it changes: an AttributeError on the first record.
+``version=self._stream_version`` in ``Stream._generate_record_messages`` (text checked)
+    Why: the SDK stamps a RECORD's ``version`` there; both overrides above
+    stamp the stream's own public ``table_version`` instead (the FULL_TABLE
+    version, see tap_algolia.streams), which the SDK never sets.
+    If it changes: the SDK's RECORDs carry something the overrides no longer
+    mirror; re-read how the SDK versions records.
 ``StreamStateManager.is_flushed`` (set; ``singer_sdk.streams._state``)
     Why: the SDK's record path marks the state as not yet flushed after each
     RECORD, so the next STATE message is written; the fast path does the same.
@@ -88,7 +90,6 @@ if t.TYPE_CHECKING:
 #: What singer-sdk 0.54 has for each private name this module overrides, calls or
 #: reads: a method's ``inspect.signature`` text, an instance attribute's annotation.
 SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
-    "singer_sdk.streams.core:Stream._stream_version": "int | None",
     "singer_sdk.streams.core:Stream._write_record_message": (
         "(self, record: 'types.Record') -> 'None'"
     ),
@@ -155,6 +156,8 @@ class RecordPathOverrides(RESTStream[t.Any]):
     extracted_at: datetime
     #: The tap the stream reads for (set by the stream: AlgoliaStream.tap).
     tap: TapAlgolia
+    #: The ``version`` every RECORD carries (None: no ``version`` key); set by the stream.
+    table_version: int | None
 
     @cached_property
     def deselects_nested_fields(self) -> bool:
@@ -230,7 +233,7 @@ class RecordPathOverrides(RESTStream[t.Any]):
             super()._write_record_message(record)
             return
         writer.write_record(
-            self.name, record, version=self._stream_version, time_extracted=self.extracted_at
+            self.name, record, version=self.table_version, time_extracted=self.extracted_at
         )
         self.state_manager.is_flushed = False
 
@@ -245,7 +248,7 @@ class RecordPathOverrides(RESTStream[t.Any]):
                 yield RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=self._stream_version,
+                    version=self.table_version,
                     time_extracted=self.extracted_at,
                 )
 

@@ -1,4 +1,15 @@
-"""Stream definitions for tap-algolia."""
+"""Stream definitions for tap-algolia.
+
+Rule for deletions: a FULL_TABLE sync stamps every RECORD with one version (the
+sync's start, in milliseconds since the epoch) and sends ACTIVATE_VERSION for
+it once, after its last RECORD, and only when every page was read and every
+profile delivered. A target that honours the message then marks the rows of
+older versions, i.e. the profiles deleted in Algolia. A failed, interrupted or
+partial sync sends none, and so does an incremental sync: both see only some
+profiles. (singer-sdk's own ``emit_activate_version_messages`` sends the
+message before the records, which would mark every row a failed sync never
+reached; it is never used.)
+"""
 
 from __future__ import annotations
 
@@ -8,6 +19,8 @@ from datetime import datetime, timezone
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import RemoveRecordTransform
+from singer_sdk.singerlib import ActivateVersionMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
@@ -161,12 +174,29 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
 
     #: The window of the current sync (for logs and tests).
     window: SyncWindow | None = None
+    #: The version every RECORD of this sync carries: set for a FULL_TABLE sync
+    #: with ``activate_version`` on, None otherwise (no ``version`` key at all).
+    table_version: int | None = None
 
     # Window and bookmark ----------------------------------------------------------
 
     def now(self) -> datetime:
         """The sync's start: the end of the window it reads."""
         return datetime.now(timezone.utc)
+
+    @property
+    def full_table(self) -> bool:
+        """True when the catalog asks for FULL_TABLE replication (every profile, every sync)."""
+        return self.replication_method == REPLICATION_FULL_TABLE
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Always False: singer-sdk's ACTIVATE_VERSION leads the records (module rule).
+
+        The tap sends its own, after the last record (:meth:`_activate_version`).
+        """
+        return False
 
     def _bookmark(self, context: Context | None) -> str | None:
         """The stored bookmark to continue from; None for a full read.
@@ -180,12 +210,31 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
         if state.get("replication_key") != self.replication_key:
             return None
         value = state.get("replication_key_value")
-        if value and self.replication_method == REPLICATION_FULL_TABLE:
+        if value and self.full_table:
             self.logger.info(
                 "FULL_TABLE replication: reading every profile, ignoring the bookmark %s", value
             )
             return None
         return str(value) if value else None
+
+    def _start_date(self) -> str | None:
+        """``start_date``, except for a FULL_TABLE sync, which reads every profile."""
+        start_date = self.config.get("start_date")
+        if start_date and self.full_table:
+            self.logger.info(
+                "FULL_TABLE replication: reading every profile, ignoring start_date %s",
+                start_date,
+            )
+            return None
+        return t.cast("str | None", start_date)
+
+    def _activate_version(self, version: int) -> None:
+        """ACTIVATE_VERSION for every stream name the records left under (stream maps)."""
+        for stream_map in self.stream_maps:
+            if not isinstance(stream_map, RemoveRecordTransform):
+                self.tap.write_message(
+                    ActivateVersionMessage(stream=stream_map.stream_alias, version=version)
+                )
 
     @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:
@@ -229,13 +278,16 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        now = self.now()
         window = plan_window(
             bookmark=self._bookmark(context),
-            start_date=self.config.get("start_date"),
+            start_date=self._start_date(),
             overlap_seconds=self.config["overlap_seconds"],
-            now=self.now(),
+            now=now,
         )
         self.window = window
+        versioned = self.full_table and self.config["activate_version"]
+        self.table_version = int(now.timestamp() * 1000) if versioned else None
         if window.empty:
             self.logger.warning(
                 "Nothing to read: the bookmark or start_date is after the sync start "
@@ -246,7 +298,7 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
         self.logger.info(
             "Reading users updated from %s to %s",
             window.query().get("startDate", "the beginning"),
-            window.query()["endDate"],
+            window.query().get("endDate", "the newest"),
         )
         shape = self._record_shape()
         not_before = window.not_before
@@ -268,3 +320,21 @@ class UsersStream(RecordPathOverrides, AlgoliaStream):
         # Every page of the window has been read: only now may the bookmark move.
         self._keep_bookmark(context, window)
         self.logger.info("%s", sync_summary(emitted, skipped, notes))
+        # Every record has been written by now (Stream.sync writes each one
+        # before asking for the next), so the message follows the last of them
+        # (tap-algolia/tests/test_deletions.py checks the order).
+        if self.table_version is None:
+            return
+        if skipped:
+            self.logger.warning(
+                "No ACTIVATE_VERSION: %d profiles were skipped, and a target would mark "
+                "their rows deleted although they still exist in Algolia",
+                len(skipped),
+            )
+            return
+        self._activate_version(self.table_version)
+        self.logger.info(
+            "Every profile read: ACTIVATE_VERSION %d sent after %d records",
+            self.table_version,
+            emitted,
+        )

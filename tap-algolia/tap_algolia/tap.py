@@ -22,12 +22,14 @@ from algolia_api import (
     AlgoliaClient,
     ConnectionSettings,
     RateLimitPacer,
+    TypedSettings,
     build_session,
     install_clean_errors,
     plugin_config_schema,
     secret_setting_errors,
     user_agent,
 )
+from tap_algolia.catalog import with_classic_replication_method
 from tap_algolia.message_writer import BufferedMsgSpecWriter
 from tap_algolia.sdk_internals import TerminationOverride
 from tap_algolia.state import StateFileError, check_state, parse_state_text
@@ -101,6 +103,19 @@ TAP_PROPERTIES = th.PropertiesList(
             "1 to 2592000 (30 days)."
         ),
     ),
+    th.Property(
+        "activate_version",
+        th.BooleanType,
+        default=True,
+        title="Send ACTIVATE_VERSION",
+        description=(
+            "FULL_TABLE syncs only (replication-method FULL_TABLE in the catalog): every "
+            "record carries the sync's version, and once every profile has been read one "
+            "ACTIVATE_VERSION follows the last record, so that a target such as "
+            "target-postgres marks the rows of profiles deleted in Algolia. A failed or "
+            "incremental sync never sends it. false: no version and no ACTIVATE_VERSION."
+        ),
+    ),
 )
 
 
@@ -109,7 +124,7 @@ def explain_failure(error: BaseException) -> str | None:
     return str(error) if isinstance(error, StateFileError) else None
 
 
-class TapAlgolia(TerminationOverride, Tap):
+class TapAlgolia(TypedSettings, TerminationOverride, Tap):
     """Singer tap for Algolia Advanced Personalization user profiles."""
 
     name = "tap-algolia"
@@ -118,6 +133,7 @@ class TapAlgolia(TerminationOverride, Tap):
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.ABOUT,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
@@ -126,6 +142,8 @@ class TapAlgolia(TerminationOverride, Tap):
     config_jsonschema = plugin_config_schema(CONNECTION_PROPERTIES, TAP_PROPERTIES)
 
     def __init__(self, *, validate_config: bool = True, **kwargs: t.Any) -> None:
+        if kwargs.get("catalog") is not None:
+            kwargs["catalog"] = with_classic_replication_method(kwargs["catalog"])
         try:
             super().__init__(validate_config=validate_config, **kwargs)
         except ConfigValidationError as exc:

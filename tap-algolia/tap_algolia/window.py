@@ -2,13 +2,20 @@
 
 ``GET /2/users`` lists profiles in userID order, not by time, and does not say
 whether ``startDate``/``endDate`` are inclusive. So a sync never derives its
-bookmark from the records it saw. It reads one closed window,
+bookmark from the records it saw. It reads one window,
 
     start = (bookmark, else start_date) - overlap_seconds   (whole seconds)
     end   = the moment the sync started                     (whole seconds)
 
 and, once every page of that window has been read, the bookmark becomes
-``end``. The next window starts ``overlap_seconds`` before it, which catches
+``end``: it never moves past the sync's start. Only a sync that continues from
+a bookmark sends ``end`` as ``endDate``; a first import and a full-table sync
+send no ``endDate``, so a profile stamped after the sync's start (a server
+clock ahead, or bad data) is read by them too. An incremental sync reads such
+a future-stamped profile once the clock has passed its stamp: the first
+window whose range holds the stamp.
+
+The next window starts ``overlap_seconds`` before ``end``, which catches
 a profile stamped exactly at ``end`` when the API's bounds are exclusive, a
 profile updated while the previous sync was paging (its new ``lastUpdatedAt``
 is after ``end``), and clock skew between this host and Algolia smaller than
@@ -62,7 +69,8 @@ class SyncWindow:
 
     #: ``startDate`` to send, or None for a full import.
     start: datetime | None
-    #: ``endDate`` to send; also the bookmark once the window is fully read.
+    #: The sync's start: the bookmark once the window is fully read, and the
+    #: ``endDate`` sent when ``bounded``.
     end: datetime
     #: Canonical ``start_date``: records updated before it are dropped. Only
     #: set when the window is anchored on ``start_date`` rather than a bookmark.
@@ -70,6 +78,9 @@ class SyncWindow:
     #: True when the bookmark or start_date is after ``end`` (a clock problem,
     #: or a start_date in the future): nothing is read and no bookmark is kept.
     empty: bool = False
+    #: True when continuing from a bookmark: ``endDate`` is sent. A first import
+    #: reads to the newest profile, future-stamped ones included.
+    bounded: bool = True
 
     @property
     def bookmark(self) -> str:
@@ -78,7 +89,9 @@ class SyncWindow:
 
     def query(self) -> dict[str, str]:
         """``startDate``/``endDate`` query parameters, whole seconds, UTC."""
-        params = {"endDate": format_query_timestamp(self.end)}
+        params: dict[str, str] = {}
+        if self.bounded:
+            params["endDate"] = format_query_timestamp(self.end)
         if self.start is not None:
             params["startDate"] = format_query_timestamp(self.start)
         return params
@@ -97,6 +110,7 @@ def plan_window(
     there is no bookmark, and then profiles updated before it are filtered out
     (the query itself starts ``overlap_seconds`` earlier, so that a profile
     stamped exactly at ``start_date`` is read whatever the API's bounds are).
+    Without a bookmark no ``endDate`` is sent (see the module's rule).
     """
     if not 1 <= overlap_seconds <= MAX_OVERLAP_SECONDS:
         msg = (
@@ -117,4 +131,6 @@ def plan_window(
     if anchor is not None:
         start = max(EPOCH, floor_second(max(anchor, EPOCH)) - timedelta(seconds=overlap_seconds))
     empty = anchor is not None and anchor > end
-    return SyncWindow(start=start, end=end, not_before=not_before, empty=empty)
+    return SyncWindow(
+        start=start, end=end, not_before=not_before, empty=empty, bounded=bool(bookmark)
+    )

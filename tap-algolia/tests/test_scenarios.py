@@ -162,6 +162,16 @@ def _all_ids(server: t.Any) -> list[str]:
             return ids
 
 
+BOOKMARK_AT_NINE = {
+    "bookmarks": {
+        "users": {
+            "replication_key": "lastUpdatedAt",
+            "replication_key_value": "2026-11-02T09:00:00.000000Z",
+        }
+    }
+}
+
+
 @pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
 def test_a_profile_stamped_exactly_at_a_window_end_is_not_missed(
     bounds: str,
@@ -180,9 +190,10 @@ def test_a_profile_stamped_exactly_at_a_window_end_is_not_missed(
             user("after", "2026-11-02T10:00:00.000001Z"),
         ],
     )
-    config = emulator_config(server, start_date="2026-11-02T09:00:00Z")
+    config = emulator_config(server)
     fix_now(monkeypatch, datetime(2026, 11, 2, 10, 0, 0, 700000, tzinfo=UTC))
-    first = run_tap(config)
+    # From a bookmark, so that the window has an end (a first import has none).
+    first = run_tap(config, state=BOOKMARK_AT_NINE)
     assert first.bookmark == "2026-11-02T10:00:00.000000Z"
     if bounds == "inclusive":
         assert sorted(first.by_id()) == ["at-end", "at-end-offset", "before"]

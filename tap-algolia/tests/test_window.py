@@ -14,9 +14,10 @@ NOW = datetime(2026, 11, 2, 10, 15, 42, 987654, tzinfo=timezone.utc)
 UTC = timezone.utc
 
 
-def test_first_sync_without_start_date_reads_everything_up_to_now() -> None:
+def test_first_sync_without_start_date_reads_everything_future_stamps_included() -> None:
     window = plan_window(bookmark=None, start_date=None, overlap_seconds=300, now=NOW)
-    assert window.query() == {"endDate": "2026-11-02T10:15:42Z"}
+    assert window.query() == {}  # no endDate: a profile stamped after now is read too
+    # ...but the bookmark never moves past the sync's start.
     assert window.bookmark == "2026-11-02T10:15:42.000000Z"
     assert window.not_before is None
     assert not window.empty
@@ -55,8 +56,9 @@ def test_start_date_only_on_the_first_sync_and_filters_earlier_profiles() -> Non
     window = plan_window(
         bookmark=None, start_date="2026-10-01T12:30:00+02:00", overlap_seconds=300, now=NOW
     )
-    assert window.query()["startDate"] == "2026-10-01T10:25:00Z"
+    assert window.query() == {"startDate": "2026-10-01T10:25:00Z"}  # no endDate
     assert window.not_before == "2026-10-01T10:30:00.000000Z"
+    assert window.bookmark == "2026-11-02T10:15:42.000000Z"
 
 
 def test_start_date_may_be_a_bare_date() -> None:

@@ -16,11 +16,11 @@ after a crash converges.
 from __future__ import annotations
 
 import enum
-import re
 import typing as t
 from dataclasses import dataclass, field
 
-from algolia_api import is_valid_text, profile_problem
+from algolia_api import is_valid_text, json_kind, profile_problem
+from target_algolia.segment_text import invisible_character_problem
 
 MAX_SEGMENT_ID_LENGTH = 256
 
@@ -211,15 +211,14 @@ NOT_UTF8 = (
     "or a lone surrogate escape such as \\ud800)"
 )
 
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
-
 
 def clean_text(value: t.Any) -> t.Any:
     """The one rule for text a record names a segment or an event with.
 
     Surrounding whitespace is dropped (``" vip "`` is ``vip``, ``"   "`` is
-    empty and so rejected); control characters such as NUL are never trimmed
-    away, and make a value invalid (:func:`segment_id_problem`, :func:`parse_event`).
+    empty and so rejected); control and other invisible characters such as NUL
+    are never trimmed away, and make a value invalid (:func:`segment_id_problem`,
+    :mod:`~target_algolia.segment_text`, :func:`parse_event`).
     Anything but a string is returned as is, for the checks to refuse.
     """
     return value.strip(" \t\r\n\f\v\u00a0") if isinstance(value, str) else value
@@ -230,11 +229,12 @@ def segment_id_problem(value: t.Any) -> str | None:
     if value is None:
         return "missing segment"
     if not isinstance(value, str):
-        return f"segment is not a string (got {type(value).__name__})"
+        return f"segment is not a string (got {json_kind(value)})"
     if not value:
         return "empty segment"
-    if _CONTROL_CHARACTER.search(value):
-        return "segment contains a control character (such as NUL)"
+    problem = invisible_character_problem("segment", value)
+    if problem:
+        return problem
     if not is_valid_text(value):
         return NOT_UTF8.format(what="segment")
     if len(value) > MAX_SEGMENT_ID_LENGTH:

@@ -36,7 +36,22 @@ from algolia_api import (
 from target_algolia.sdk_internals import cli_config
 
 if t.TYPE_CHECKING:
-    from target_algolia.target import TargetAlgolia
+    import logging
+
+    from target_algolia.settings import TargetSettings
+
+
+class Checked(t.Protocol):
+    """What the preflight uses of the target it builds (TargetAlgolia)."""
+
+    name: str
+    settings: TargetSettings
+
+    @property
+    def logger(self) -> logging.Logger: ...
+
+    def get_plugin_version(self) -> str: ...
+
 
 #: Profiles the one list call asks for: enough to see a segments field if any has one.
 PREFLIGHT_PAGE = 100
@@ -75,10 +90,11 @@ def _problem_of(error: BaseException, base_url: str) -> str:
     raise error
 
 
-def preflight(target: TargetAlgolia) -> tuple[list[str], str]:
+def preflight(target: Checked) -> tuple[list[str], str]:
     """(problems, the OK line): one list call with the target's settings, nothing written."""
+    connection = target.settings.connection
     settings = dataclasses.replace(
-        target.settings, max_retries=min(target.settings.max_retries, PREFLIGHT_MAX_RETRIES)
+        connection, max_retries=min(connection.max_retries, PREFLIGHT_MAX_RETRIES)
     )
     client = AlgoliaClient(
         settings, agent=user_agent(target.name, target.get_plugin_version()), logger=target.logger
@@ -107,7 +123,7 @@ def preflight(target: TargetAlgolia) -> tuple[list[str], str]:
 
 
 def run_test_option(
-    target_class: type[TargetAlgolia], ctx: click.Context, _param: click.Parameter, value: bool
+    target_class: t.Callable[..., Checked], ctx: click.Context, _param: click.Parameter, value: bool
 ) -> None:
     """The ``--test`` callback: build the target from ``--config`` as a run would, check, exit."""
     if not value:
@@ -122,7 +138,7 @@ def run_test_option(
     ctx.exit(1 if problems else 0)
 
 
-def test_option(target_class: type[TargetAlgolia]) -> click.Option:
+def test_option(target_class: t.Callable[..., Checked]) -> click.Option:
     """``--test``, as singer-sdk taps have it, for the target: the read-only preflight."""
     return click.Option(
         ["--test"],

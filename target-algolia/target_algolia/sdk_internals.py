@@ -4,8 +4,8 @@ singer-sdk (pinned ``>=0.54,<0.55``) offers no public hook for the few things
 below. The three base classes here override or read the private names and hand
 over to plainly named methods, which the target's own classes
 (:class:`~target_algolia.target.TargetAlgolia`,
-:class:`~target_algolia.reader.AudienceMessageReader`,
-:class:`~target_algolia.sinks.AlgoliaSegmentsSink`) override instead.
+:class:`~target_algolia.input.reader.AudienceMessageReader`, the sinks of
+``audience``, ``mirror`` and ``erasure``) override instead.
 :data:`SIGNATURES_WRITTEN_AGAINST` records the signature of each name as this
 module was written, and :data:`SDK_SOURCE_TEXTS` the lines of singer-sdk that
 call or set them; ``tests/test_sdk_internals.py`` fails when the installed
@@ -13,22 +13,30 @@ singer-sdk differs, and ``@override`` makes mypy fail when a method disappears.
 Re-read this list on any singer-sdk upgrade.
 
 ``Target._latest_state`` (read -> ``latest_state``)
-    The latest STATE read from the input. The target emits it after each full
-    batch it has written, after a mirror plan is applied, and when the input
-    pauses with a STATE not yet emitted (``max_wait_seconds``). If it is
-    renamed, those STATE messages stop (the attribute error ends the run).
+    The latest STATE read from the input. The STATE gate (``state_gate``)
+    emits it after each batch is written, after a mirror plan or an erasure
+    is applied, and when the input pauses with a STATE not yet emitted
+    (``max_wait_seconds``). If it is renamed, those STATE messages stop (the
+    attribute error ends the run).
 
 ``Target._write_state_message`` (override -> ``write_state``)
-    Every STATE singer-sdk emits (``drain_all``) passes here: the target holds
-    STATE back while a mirror plan is pending and never repeats the one it
-    emitted last. If singer-sdk emitted STATE some other way, STATE would
-    leave before the mirror plan is applied.
+    Every STATE singer-sdk emits (``drain_all``) passes here and is offered to
+    the STATE gate, the one writer of STATE, which lets it out only when every
+    record before it is written or rejected and no work holds it (a mirror
+    plan, an erasure, the reject bound). If singer-sdk emitted STATE some
+    other way, STATE would leave past that rule. The line the gate lets out is
+    written by :meth:`SDKInternalsTarget.write_state`, never by singer-sdk's
+    ``_write_state_message``: that one writes with ``json.dumps``, which fails
+    on the Decimal numbers singer-sdk's own reader makes of ``1700000000.5`` in
+    an upstream STATE (``numbers``).
 
 ``Target._handle_termination`` (override -> ``handle_stop_signal``)
     The SIGTERM/SIGINT handler singer-sdk installs. Its own handling drains
-    every sink and emits STATE, which in the middle of a batch would confirm
-    records not yet written; the target stops without STATE there instead. If
-    it is no longer the handler, a signal mid-batch emits that STATE.
+    every sink, emits STATE and exits 0, which in the middle of a batch would
+    confirm records not yet written and with work held would show a green run
+    that did not do its work; the target asks the STATE gate instead and
+    never calls it. If it is no longer the handler, a signal mid-batch emits
+    that STATE.
 
 ``Target._process_batch_message`` (override -> ``process_batch_message``)
 ``Target._process_record_message`` (called -> ``process_record_message``)
@@ -88,6 +96,7 @@ RECORD's ``version`` reaches a sink as the ``_sdc_table_version`` field when
 from __future__ import annotations
 
 import contextlib
+import sys
 import typing as t
 
 from singer_sdk.helpers._classproperty import classproperty
@@ -97,12 +106,16 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_algolia.source_fields import DELETED_AT
+from target_algolia.numbers import json_text
 
 if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
+
+#: The field Singer CDC sources set on a row deleted at the source: singer-sdk's
+#: name for it (tap-postgres LOG_BASED streams declare it in their SCHEMA).
+DELETED_AT = "_sdc_deleted_at"
 
 #: The private singer-sdk names used above, as ``module:Class.name``, with the
 #: ``inspect.signature`` text of each method (for an attribute, the annotation
@@ -134,6 +147,8 @@ SIGNATURES_WRITTEN_AGAINST: dict[str, str] = {
 #: the public behaviour listed at the end of the docstring).
 SDK_SOURCE_TEXTS: dict[str, tuple[str, ...]] = {
     "singer_sdk.target_base:Target._process_state_message": ("self._latest_state = state",),
+    "singer_sdk.target_base:Target._write_state_message": ("state_json = json.dumps(state)",),
+    "singer_sdk.singerlib.json:deserialize_json": ("parse_float=decimal.Decimal",),
     "singer_sdk.target_base:Target.drain_all": (
         "self._write_state_message(copy.deepcopy(self._latest_state))",
     ),
@@ -192,8 +207,14 @@ class SDKInternalsTarget(Target):
         self.write_state(state)
 
     def write_state(self, state: dict) -> None:
-        """Emit a STATE message: every STATE the target emits goes through here."""
-        super()._write_state_message(state)
+        """Emit a STATE message: every STATE the target emits goes through here.
+
+        As singer-sdk's own writer, but each number exactly as it was read.
+        """
+        line = json_text(state)
+        self.logger.debug("Emitting completed target state %s", line)
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -11,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from algolia_api import is_valid_text
+from target_algolia.numbers import json_text
 
 if t.TYPE_CHECKING:
     import logging
@@ -166,11 +166,11 @@ class RejectsFile:
 
     def write(self, record: t.Any, reason: str, stream: str) -> None:
         entry = {"record": record, "reason": reason, "stream": stream}
-        line = json.dumps(entry, default=str, ensure_ascii=False)
+        line = json_text(entry, ensure_ascii=False)  # numbers as sent (numbers.py)
         if not is_valid_text(line):
             # A record rejected for text that is not UTF-8: escaped (\udcff), so
             # the file stays UTF-8 and the record is still named.
-            line = json.dumps(entry, default=str)
+            line = json_text(entry)
         with self._lock:
             self._handle.write(line + "\n")
 

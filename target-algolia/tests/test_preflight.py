@@ -173,4 +173,4 @@ def test_config_env_reads_number_settings_as_meltano_exports_them(emu: EmulatorS
     bad = run(TARGET_ALGOLIA_MAX_WAIT_SECONDS="soon")
     assert bad.returncode == 1
     (line,) = problem_lines(bad.stderr)
-    assert "'soon' is not of type 'number' in config['max_wait_seconds']" in line
+    assert "max_wait_seconds must be a number such as 0.5, not 'soon'" in line

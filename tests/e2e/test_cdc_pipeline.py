@@ -24,7 +24,7 @@ M = "meltano"
 SLOT = "algolia_audiences"  # replication_slot_name of tap-postgres--audience-changes
 STATE_ID = "dev:tap-postgres--audience-changes-to-target-algolia"
 
-# The table of target-algolia/README.md, "Change data capture": its primary key
+# The table of docs/target/cdc.md: its primary key
 # is the replica identity, so a deleted row's log entry carries both columns.
 MEMBERSHIPS_TABLE = """
 DROP TABLE IF EXISTS public.audience_memberships;

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 M = "meltano"
 STREAM = "public-audience_members_mirror"
 
-# The worked example of target-algolia/README.md: the count is joined onto
+# The worked example of docs/target/mirror.md: the count is joined onto
 # every row in the same snapshot, and onto one row of NULLs when the table is
 # empty, so the target can tell a complete read from one cut short.
 MEMBERS_TABLE = """
@@ -106,7 +106,7 @@ def test_deleted_rows_lose_their_segments_on_the_next_run(
     )
     postgres.sql(MEMBERS_TABLE)
     # dave stays in churn_risk: an audience emptied by the delete would trip
-    # its own empty-audience guard (issue 19), as test_mirror_faults shows.
+    # its own empty-audience guard (issue 19), as mirror/test_hostile_deliveries.py shows.
     postgres.sql(
         "INSERT INTO public.audience_members VALUES "
         "('alice', 'vip'), ('bob', 'vip'), ('carol', 'churn_risk'), ('dave', 'vip'), "

@@ -62,7 +62,9 @@ def expected_kind(schema: dict[str, Any]) -> str:
         assert types == {"string"}
         return "date_iso8601"
     (only,) = types
-    return {"number": "decimal"}.get(only, only)
+    # Numbers and booleans are read by the plugin from text (algolia_api.settings):
+    # Meltano's decimal, integer and boolean kinds each break some way of setting them.
+    return "string" if only in {"number", "integer", "boolean"} else only
 
 
 def check_settings(declared: list[dict[str, Any]], about: dict[str, Any], where: str) -> None:

@@ -89,7 +89,7 @@ def test_rejected_and_counted(row: Rejected, emu: EmulatorServer, tmp_path: Path
     run = tk.run_in_process(config, messages)
     assert run.error is None, run.error
     assert run.states == [{"bookmark": 1}]
-    assert run.target.stats.rejected == {row.code: 1}
+    assert run.target.run.stats.rejected == {row.code: 1}
     (line,) = rejects.read_text().splitlines()
     kit.capture(line)
     assert json.loads(line)["reason"].startswith(row.code + ":")
@@ -110,7 +110,7 @@ def test_profile_that_does_not_exist_is_skipped_and_counted(
     run = tk.run_in_process(config, messages)
     assert run.error is None
     assert run.states == [{"bookmark": 1}]
-    assert run.target.stats.skipped == {"profile_not_found": 1}
+    assert run.target.run.stats.skipped == {"profile_not_found": 1}
     assert "profile_not_found" in rejects.read_text()
     assert emu.admin.get_user("ghost") is None  # never created
     assert tk.segments_of(emu, "good") == [("a", M)]

@@ -55,7 +55,7 @@ def make_sink(trigger: str = "both") -> tuple[t.Any, StubWriter]:
         }
     )
     writer = StubWriter()
-    target._writer = writer  # type: ignore[assignment]
+    target.run._writer = writer  # type: ignore[assignment]
     sink = target.get_sink("audience", schema={"type": "object", "properties": {}})
     sink.logger.disabled = True
     return sink, writer

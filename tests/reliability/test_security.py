@@ -173,7 +173,7 @@ def test_hostile_ids_in_target_input_never_reach_the_api(emu: EmulatorServer) ->
     # All but one record are rejected: max_rejected_fraction=1 keeps the run from failing.
     run = tk.run_in_process(kit.target_config(emu, max_rejected_fraction=1), messages)
     assert run.error is None
-    assert run.target.stats.rejected == {"invalid_user_id": len(HOSTILE_IDS)}
+    assert run.target.run.stats.rejected == {"invalid_user_id": len(HOSTILE_IDS)}
     by_route = emu.admin.stats()["byRoute"]
     assert set(by_route) <= {
         "GET /2/users",

@@ -228,6 +228,23 @@ BAD_STATES = {
         ),
         "must be an RFC 3339 timestamp",
     ),
+    **{
+        f"bookmark with the offset {offset}": (
+            json.dumps(
+                {
+                    "bookmarks": {
+                        "users": {
+                            "replication_key": "lastUpdatedAt",
+                            "replication_key_value": f"2026-11-02T10:00:00{offset}",
+                        }
+                    }
+                }
+            ),
+            # The profile reader refuses the same offsets (test_tap_odd_answers).
+            "must be an RFC 3339 timestamp",
+        )
+        for offset in ("+99:99", "+24:00", "-00:60")
+    },
 }
 
 

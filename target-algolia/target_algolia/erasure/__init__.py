@@ -1,0 +1,1 @@
+"""Erasure streams: records that name profiles to delete, applied once the input has ended."""
