@@ -37,14 +37,39 @@ ensure_postgres() {
     done
 }
 
+# Meltano and the project's plugins (scripts/setup-meltano.sh: pip installs
+# that mostly wait on the package index) install in the background while
+# .venv is set up, the checks run and the first tests start. The end-to-end
+# tests' fixture runs the same script, which waits on its lock and then finds
+# everything installed (or fails with the script's output). Without flock
+# there is no lock, so the fixture alone installs.
+meltano_setup_pid=""
+if command -v flock >/dev/null 2>&1; then
+    meltano_setup_log="$(mktemp -t setup-meltano.XXXXXX.log)"
+    echo "==> installing Meltano and its plugins in the background (log: $meltano_setup_log)"
+    (
+        # As the fixture runs it: no MELTANO_* setting of the caller's shell.
+        for name in $(compgen -e); do
+            case "$name" in MELTANO_*) unset "$name" ;; esac
+        done
+        PYTHON="$PYTHON" exec bash scripts/setup-meltano.sh
+    ) >"$meltano_setup_log" 2>&1 &
+    meltano_setup_pid=$!
+fi
+
 echo "==> setting up .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# The test tools first: they include hatchling (and editables), so the local
+# distributions below build in this venv instead of six isolated build
+# environments that each look hatchling up in the package index again (about
+# 80 s of waiting on every run, even when nothing changed).
+.venv/bin/python -m pip install -q -r requirements-dev.txt
 # algolia-dagster brings Dagster for its tests; no plugin depends on either.
 # algolia-testkit holds the test suites' shared helpers (never released).
-.venv/bin/python -m pip install -q \
+.venv/bin/python -m pip install -q --no-build-isolation \
     -e ./algolia-api -e ./algolia-emulator -e ./tap-algolia -e ./target-algolia \
-    -e ./algolia-dagster -e ./algolia-testkit -r requirements-dev.txt
+    -e ./algolia-dagster -e ./algolia-testkit
 
 ensure_postgres
 
@@ -58,4 +83,16 @@ echo "==> mypy"
 echo "==> import contract (target_algolia)"
 .venv/bin/lint-imports
 echo "==> pytest"
-.venv/bin/pytest "$@"
+# Parallel by default (pytest-xdist). Most of the suite waits on processes
+# starting, pip, Meltano and the emulator rather than computing, so it runs
+# more workers than this 2-core machine has cores. Each worker has its own
+# emulator ports, PostgreSQL cluster, temporary folders and .meltano folder;
+# setup shared by all of them is built once under a lock
+# (algolia_testkit.run_once). --dist loadgroup keeps the tests of one
+# xdist_group on one worker. Arguments given to this script come after and
+# win (e.g. -n 0 for a serial run).
+status=0
+.venv/bin/pytest -n "${PYTEST_WORKERS:-4}" --dist loadgroup "$@" || status=$?
+# (Still running only when no test needed Meltano; leave nothing behind.)
+[ -z "$meltano_setup_pid" ] || wait "$meltano_setup_pid" || true
+exit "$status"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from algolia_testkit.run_once import once_per_run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,24 +21,28 @@ def repo_git_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     The files git would commit (tracked and new, not ignored) are committed into a
     scratch repository, so the URL serves exactly what is being tested, including
     uncommitted changes. A user writes ``git+https://<host>/<repo>.git`` instead.
+    Made once per run, shared by every xdist worker (pip and Meltano only clone it).
     """
-    snapshot = tmp_path_factory.mktemp("repo-snapshot")
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for relative in filter(None, listed.split("\0")):
-        source, target = ROOT / relative, snapshot / relative
-        if not source.exists() and not source.is_symlink():
-            continue  # deleted in the working copy
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            os.symlink(os.readlink(source), target)
-        else:
-            shutil.copy2(source, target)
-    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-C", str(snapshot)]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run([*git, *args], check=True, capture_output=True)
-    return f"git+file://{snapshot}"
+
+    def snapshot_into(snapshot: Path) -> None:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        for relative in filter(None, listed.split("\0")):
+            source, target = ROOT / relative, snapshot / relative
+            if not source.exists() and not source.is_symlink():
+                continue  # deleted in the working copy
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
+            else:
+                shutil.copy2(source, target)
+        git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost"]
+        git += ["-C", str(snapshot)]
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+            subprocess.run([*git, *args], check=True, capture_output=True)
+
+    return f"git+file://{once_per_run(tmp_path_factory, 'repo-snapshot', snapshot_into)}"

@@ -16,6 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Every test here reads the one benchmark run of the module fixture: on one
+# xdist worker, so the benchmark runs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bench-smoke")
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:

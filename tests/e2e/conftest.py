@@ -77,6 +77,23 @@ def meltano_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('meltano-db') / 'meltano.db'}"
 
 
+@pytest.fixture(scope="session")
+def meltano_sys_dir(meltano_installed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This xdist worker's own ``.meltano`` folder (``MELTANO_SYS_DIR_ROOT``).
+
+    Meltano writes a plugin's catalog and state files under ``.meltano/run/<plugin>/``
+    with the same names on every run, so two workers running the same pipeline in
+    one project would overwrite each other's. Here each worker has its own run
+    files and logs; the plugin installs (extractors/, loaders/, utilities/) are
+    links to the ones scripts/setup-meltano.sh made once, which runs only read.
+    """
+    own = tmp_path_factory.mktemp("meltano-sys-dir")
+    for entry in (ROOT / ".meltano").iterdir():
+        if entry.is_dir() and entry.name not in ("run", "logs"):
+            (own / entry.name).symlink_to(entry, target_is_directory=True)
+    return own
+
+
 @dataclass
 class Meltano:
     exe: Path
@@ -118,13 +135,17 @@ def clean_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def meltano(meltano_installed: Path, meltano_db: str, tmp_path: Path) -> Meltano:
-    """`meltano ...` in the dev environment with this test's own state store."""
+def meltano(
+    meltano_installed: Path, meltano_db: str, meltano_sys_dir: Path, tmp_path: Path
+) -> Meltano:
+    """`meltano ...` in the dev environment with this test's own state store, and this
+    worker's own system database and ``.meltano`` folder."""
     env = clean_env()
     env.update(
         {
             "MELTANO_ENVIRONMENT": "dev",
             "MELTANO_DATABASE_URI": meltano_db,
+            "MELTANO_SYS_DIR_ROOT": str(meltano_sys_dir),
             "MELTANO_STATE_BACKEND_URI": f"file://{tmp_path / 'state'}",
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",

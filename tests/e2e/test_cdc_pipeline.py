@@ -18,7 +18,7 @@ import pytest
 
 from algolia_testkit.postgres import has_wal2json
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 M = "meltano"
 SLOT = "algolia_audiences"  # replication_slot_name of tap-postgres--audience-changes

@@ -41,7 +41,7 @@ from algolia_dagster.meltano_project import load_project
 from .conftest import _SCRUB, MELTANO, ROOT
 from .test_meltano_pipelines import AUDIENCE_TABLE, insert_events
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CODE_LOCATION = ROOT / "algolia-dagster"
 MAIN_STATE_ID = "dev:tap-algolia-to-target-jsonl"

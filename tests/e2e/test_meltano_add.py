@@ -22,7 +22,7 @@ import yaml
 
 from algolia_emulator import DEFAULT_API_KEY, DEFAULT_APP_ID
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = {

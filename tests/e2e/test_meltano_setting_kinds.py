@@ -24,7 +24,7 @@ import yaml
 
 from tests.e2e.conftest import ROOT, Meltano
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture

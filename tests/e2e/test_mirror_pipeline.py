@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 M = "meltano"
 STREAM = "public-audience_members_mirror"

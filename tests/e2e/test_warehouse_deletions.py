@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("meltano-e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FULL_JOB = "import-users-postgres-full"
 INCREMENTAL_JOB = "import-users-postgres"

@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 
+from algolia_testkit.run_once import once_per_run
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,18 +41,23 @@ def released() -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory, released: tuple[str, ...]) -> Path:
-    """sdist and wheel of every released distribution; each wheel is built from its sdist."""
-    out = tmp_path_factory.mktemp("dist")
-    for directory in released:
-        built = subprocess.run(
-            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), directory],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert built.returncode == 0, f"build {directory}:\n{built.stdout}\n{built.stderr}"
-    return out
+    """sdist and wheel of every released distribution; each wheel is built from its sdist.
+
+    Built once per run, whichever xdist worker asks first; the tests only read them.
+    """
+
+    def build(out: Path) -> None:
+        for directory in released:
+            built = subprocess.run(
+                [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), directory],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert built.returncode == 0, f"build {directory}:\n{built.stdout}\n{built.stderr}"
+
+    return once_per_run(tmp_path_factory, "dist", build)
 
 
 class CleanVenv:

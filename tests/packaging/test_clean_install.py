@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("distributions")]
+pytestmark = [pytest.mark.slow]
 
 PLUGINS = ("tap-algolia", "target-algolia")
 # Runs in the clean environment: the contract comes from each plugin's own copy.

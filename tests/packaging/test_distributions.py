@@ -40,7 +40,7 @@ PACKAGES = {
 PLUGINS = ("tap-algolia", "target-algolia")
 SHARED_SOURCE = ROOT / "algolia-api" / "algolia_api"
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("distributions")]
+pytestmark = [pytest.mark.slow]
 
 
 def artifacts(dist: Path, directory: str) -> tuple[Path, Path]:
