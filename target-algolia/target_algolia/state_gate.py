@@ -144,6 +144,7 @@ class StateGate:
         Called *before* the writer empties its list: from here until
         :meth:`Batch.written`, a signal stops the run without STATE.
         """
+        self.raise_if_stopped()
         if self._closed is not None:
             raise GateClosedError(self._closed)
         batch = Batch(self, records, what)
@@ -168,6 +169,18 @@ class StateGate:
                 raise SystemExit(128 + self._stopped_by) from None
             raise
         batch.written()
+        self.raise_if_stopped()  # the block ended well, but a stop came meanwhile
+
+    def raise_if_stopped(self) -> None:
+        """Exit as the stop did (128 + its signal) if a signal stopped the run.
+
+        The stop's handler raises that SystemExit itself; this makes sure of it
+        where the handler's exception may have been lost (it ran inside a
+        callback whose exceptions Python ignores, such as a finaliser), so a
+        stopped run never goes on to more work nor ends in another error.
+        """
+        if self._stopped_by is not None:
+            raise SystemExit(128 + self._stopped_by)
 
     @contextlib.contextmanager
     def applying(self, what: str) -> Iterator[None]:

@@ -228,6 +228,7 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
         finally:
             run.close()
         self.logger.info("%s", run.summary())
+        run.gate.raise_if_stopped()
         bound = self.settings.max_rejected_fraction
         if over_bound(run.stats, bound):
             raise too_many_rejected(run.stats, bound)

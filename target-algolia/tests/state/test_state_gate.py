@@ -103,8 +103,8 @@ def test_the_first_signal_between_batches_drains_and_a_second_stops() -> None:
     run.latest = {"bookmark": 1}
     assert run.gate.on_signal(signal.SIGINT) is SignalAction.DRAIN
     batch = run.gate.take(1)
-    with run.gate.writing(batch):
-        # A burst: the next signal lands while the drain writes.
+    # A burst: the next signal lands while the drain writes; the run ends as that stop.
+    with pytest.raises(SystemExit), run.gate.writing(batch):
         assert run.gate.on_signal(signal.SIGTERM) is SignalAction.STOP
     assert run.gate.closed == "the run was stopped by a signal"
     assert run.emitted == []
@@ -137,6 +137,21 @@ def test_a_stop_whose_own_exit_was_lost_still_ends_as_that_stop(signum: int) -> 
         raise WorkerStopped
     assert stop.value.code == 128 + signum
     assert run.emitted == []
+
+
+def test_a_stop_whose_exit_was_lost_while_its_batch_finished_still_ends_as_that_stop() -> None:
+    # The batch's last write was done when the signal came; its handler's exit
+    # was lost; the block ends well. The run must not go on, nor emit STATE.
+    run = Run()
+    run.gate.accepted(1)
+    run.latest = {"bookmark": 1}
+    batch = run.gate.take(1)
+    with pytest.raises(SystemExit) as stop, run.gate.writing(batch):
+        assert run.gate.on_signal(signal.SIGTERM) is SignalAction.STOP
+    assert stop.value.code == 128 + signal.SIGTERM
+    assert run.emitted == []
+    with pytest.raises(SystemExit):
+        run.gate.take(0, "mirror plan")
 
 
 def test_a_failure_with_no_stop_signal_stays_that_failure() -> None:
