@@ -37,6 +37,7 @@ from algolia_api.pages import (
     PageTokens,
     UndecodableProfile,
     decode_page,
+    nesting_depth,
 )
 from algolia_api.profile_rules import (
     InvalidSegmentsError,
@@ -117,6 +118,7 @@ __all__ = [
     "is_valid_text",
     "json_kind",
     "log_retry",
+    "nesting_depth",
     "one_line",
     "parse_timestamp",
     "plugin_config_schema",

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
+from itertools import accumulate
 
 import msgspec
 import requests
@@ -218,17 +219,20 @@ def _members(raw: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
-def _depth(raw: bytes) -> int:
-    """How deep ``raw`` nests (a flat scan)."""
-    depth = deepest = 0
-    for match in _TOKENS.finditer(raw):
-        token = raw[match.start()]
-        if token in _OPEN:
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in _CLOSE:
-            depth -= 1
-    return deepest
+# A JSON string (its brackets are text); a bracket and the level it moves to.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest level of arrays and objects in the JSON ``text`` (0 for a scalar).
+
+    One flat scan, no recursion, so it measures what no decoder can read; the
+    target's input reader measures its lines with it too.
+    """
+    brackets = _BRACKET.findall(_STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)  # in C
 
 
 #: Any JSON value, a number beyond float range read as inf (1e400 in an
@@ -267,8 +271,9 @@ def decode_profile_text(raw: bytes) -> t.Any:
 
 def _too_deep_profile(raw: bytes) -> UndecodableProfile:
     """The fields of a too-deep profile that decode, the others named in the reason."""
+    levels = nesting_depth(raw.decode("utf-8", "surrogateescape"))
     depth = (
-        f"nested too deep to decode (the profile is {_depth(raw):,} levels deep; "
+        f"nested too deep to decode (the profile is {levels:,} levels deep; "
         "about 1,000 can be decoded)"
     )
     try:

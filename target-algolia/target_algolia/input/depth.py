@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 import typing as t
-from itertools import accumulate
 
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from algolia_api import nesting_depth
 from target_algolia.outcomes import TOO_DEEP, RecordRejected
 
 #: Levels of arrays and objects a record may nest (the record itself is level 1).
@@ -42,19 +42,9 @@ CUT_MARK = f"(nested deeper than {MAX_RECORD_DEPTH} levels: not read)"
 #: was cut (removed before the record is rejected; no other code reads it).
 CUT_FIELD = "__target_algolia_too_deep__"
 
-# A JSON string (its brackets are text); a bracket and the level it moves to.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # A JSON string, a bracket, a run of anything else, or a lone quote (bad JSON,
 # which the decoder then reports).
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|[^"\[\]{}]+|"', re.DOTALL)
-
-
-def nesting_depth(text: str) -> int:
-    """The deepest level of arrays and objects in the JSON ``text`` (0 for a scalar)."""
-    brackets = _BRACKET.findall(_STRING.sub("", text))
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)  # in C
 
 
 def cut_below(text: str, levels: int) -> str:
