@@ -10,6 +10,8 @@ STATE rule in ``state_gate``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import typing as t
@@ -26,6 +28,7 @@ from target_algolia.erasure.sink import ErasureSink
 from target_algolia.input.batch_files import BatchFileError, batch_records
 from target_algolia.input.max_wait import WaitBound
 from target_algolia.input.reader import AudienceMessageReader
+from target_algolia.input.stop_request import StopRequest
 from target_algolia.mirror.plan import MirrorGuardError
 from target_algolia.mirror.sink import MirrorSink
 from target_algolia.outcomes import TooManyRejectedError, over_bound, too_many_rejected
@@ -37,7 +40,6 @@ from target_algolia.state_gate import SignalAction, StateGate, UnfinishedWorkErr
 from target_algolia.summary import RejectsPathError
 
 if t.TYPE_CHECKING:
-    import logging
     from types import FrameType
 
     import click
@@ -134,8 +136,11 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
             agent=user_agent(self.name, self.get_plugin_version()),
             arrival_clock=self.wait_bound.arrival,
         )
+        # A first signal's drain waits for the main thread's next safe point.
+        self.stop_request = StopRequest(self._drain_and_stop)
         if isinstance(self.message_reader, AudienceMessageReader):
             self.message_reader.wait_bound = self.wait_bound
+            self.message_reader.stop_request = self.stop_request
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -166,31 +171,50 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
     def handle_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: the STATE of fully written work, or no STATE; never exit 0.
 
-        The gate decides (state_gate): the first signal between batches writes
-        what is pending, as singer-sdk's own handler would, and lets its STATE
-        out unless work is held (a mirror plan, an erasure, the reject bound);
-        a signal while work is being written, or any later one, stops the
-        workers at once with no STATE. Either way the run was stopped before
-        its input ended, so it exits 128 + the signal number, as the tap does
-        (singer-sdk's handler, never called here, exits 0).
+        The gate decides (state_gate): the first signal between batches asks
+        for what is pending to be written, as singer-sdk's own handler would,
+        and for its STATE to leave unless work is held (a mirror plan, an
+        erasure, the reject bound); the main thread does that at its next safe
+        point (input.stop_request), never this handler. A signal while work is
+        being written, or any later one, stops the workers at once with no
+        STATE. Either way the run was stopped before its input ended, so it
+        exits 128 + the signal number, as the tap does (singer-sdk's handler,
+        never called here, exits 0).
         """
         action = self.run.gate.on_signal(signum)
         if action is SignalAction.DEFER:
             return  # a STATE line is being written; the gate calls back once it is whole
-        if action is SignalAction.ALREADY_STOPPING:
-            self.logger.info("Received signal %d: already stopping without STATE", signum)
+        if action is SignalAction.DRAIN:
+            self.stop_request.request(signum)
             return
-        if action is SignalAction.STOP:
-            # Stop first, then say so: no request starts after the message.
-            if self.run.writer_started is not None:
-                self.run.writer_started.abort()
-            self.logger.warning(
-                "Received signal %d while work was unfinished: stopping without STATE; "
-                "the next run reads this input again",
-                signum,
+        if action is SignalAction.ALREADY_STOPPING:
+            self._say_from_handler(
+                logging.INFO, "Received signal %d: already stopping without STATE", signum
             )
-            _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
-            raise SystemExit(128 + signum)
+            return
+        # STOP: stop first, then say so: no request starts after the message.
+        if self.run.writer_started is not None:
+            self.run.writer_started.abort()
+        self._say_from_handler(
+            logging.WARNING,
+            "Received signal %d while work was unfinished: stopping without STATE; "
+            "the next run reads this input again",
+            signum,
+        )
+        _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
+        raise SystemExit(128 + signum)
+
+    def _say_from_handler(self, level: int, message: str, *args: t.Any) -> None:
+        """Log from the signal handler; a line the interrupted code was writing wins.
+
+        Python refuses a write to a buffered stream that the interrupted code
+        is writing to (RuntimeError, "reentrant call"); the stop goes on without its line.
+        """
+        with contextlib.suppress(RuntimeError):
+            self.logger.log(level, message, *args)
+
+    def _drain_and_stop(self, signum: int) -> None:
+        """A first signal's drain, at a safe point: write what is pending, then exit."""
         self.logger.info("Received signal %d: writing the pending records, then stopping", signum)
         self.drain_all(is_endofpipe=True)
         left = self.run.gate.work_remains()
@@ -219,12 +243,17 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
         plan; each releases its hold on STATE once applied.
         """
         run = self.run
+        stop = self.stop_request
         try:
             super().process_endofpipe()
+            # A stop asked for meanwhile is done between the steps (input.stop_request).
+            stop.act_if_requested()
             if self.settings.erasure_streams:
                 run.apply_erasure()
+                stop.act_if_requested()
             if self.settings.mirror_streams:
                 run.apply_mirror()
+                stop.act_if_requested()
         finally:
             run.close()
         self.logger.info("%s", run.summary())

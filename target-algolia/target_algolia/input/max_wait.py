@@ -35,12 +35,16 @@ as soon as that write ends.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 import select
 import time
 import typing as t
 from dataclasses import dataclass
+
+if t.TYPE_CHECKING:
+    from target_algolia.input.stop_request import StopRequest
 
 DEFAULT_MAX_WAIT_SECONDS = 1.0
 
@@ -84,20 +88,31 @@ class WaitBound:
         self.write()
 
 
-def input_lines(stream: t.IO[str], bound: WaitBound | None) -> t.Iterator[str]:
+def input_lines(
+    stream: t.IO[str], bound: WaitBound | None, stop: StopRequest | None = None
+) -> t.Iterator[str]:
     """The lines of ``stream`` (without their newline), acting on ``bound`` when input pauses.
 
-    A stream without a file descriptor (an in-memory buffer) is iterated as it
-    is: all of it is there, so nothing ever waits for input.
+    A stop signal's drain (``stop``) is done between two lines and while the
+    input is awaited (:mod:`target_algolia.input.stop_request`). A stream
+    without a file descriptor (an in-memory buffer) is iterated as it is: all
+    of it is there, so nothing ever waits for input.
     """
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-        return iter(stream)
-    return _fd_lines(fd, bound)
+        return iter(stream) if stop is None else _stoppable(iter(stream), stop)
+    return _fd_lines(fd, bound, stop)
 
 
-def _fd_lines(fd: int, bound: WaitBound | None) -> t.Iterator[str]:
+def _stoppable(lines: t.Iterator[str], stop: StopRequest) -> t.Iterator[str]:
+    for line in lines:
+        stop.act_if_requested()
+        yield line
+    stop.act_if_requested()
+
+
+def _fd_lines(fd: int, bound: WaitBound | None, stop: StopRequest | None) -> t.Iterator[str]:
     # Singer messages are UTF-8 JSON, whatever the locale says. A byte that is
     # not UTF-8 is kept as a lone surrogate (surrogateescape) instead of
     # failing the read (strict) or depending on the locale's error handler:
@@ -109,57 +124,87 @@ def _fd_lines(fd: int, bound: WaitBound | None) -> t.Iterator[str]:
     )
     partial: list[str] = []  # pieces of a line longer than one read
     read_at = time.monotonic() if bound is None else bound.clock()
-    while True:
-        if bound is not None:
-            bound.arrived_after = _await_input(fd, bound, read_at)
-        data = os.read(fd, READ_SIZE)
-        if bound is not None:
-            read_at = bound.clock()
-        text = decoder.decode(data, final=not data)
-        if not data:
-            partial.append(text)
-            last = "".join(partial)
-            if last:
-                yield last
-            return
-        lines = text.split("\n")
-        if len(lines) == 1:
-            partial.append(text)
-            continue
-        if partial:
-            partial.append(lines[0])
-            lines[0] = "".join(partial)
-            partial = []
-        tail = lines.pop()
-        if tail:
-            partial.append(tail)
-        # JSON needs no line terminator: the lines are yielded without a copy.
-        yield from lines
+    with contextlib.ExitStack() as scope:
+        wake = scope.enter_context(stop.waking()) if stop is not None else None
+        while True:
+            arrived = _await_input(fd, bound, read_at, stop, wake)
+            if bound is not None:
+                bound.arrived_after = arrived
+            data = os.read(fd, READ_SIZE)
+            if bound is not None:
+                read_at = bound.clock()
+            text = decoder.decode(data, final=not data)
+            if not data:
+                partial.append(text)
+                last = "".join(partial)
+                if last:
+                    yield last
+                return
+            lines = text.split("\n")
+            if len(lines) == 1:
+                partial.append(text)
+                continue
+            if partial:
+                partial.append(lines[0])
+                lines[0] = "".join(partial)
+                partial = []
+            tail = lines.pop()
+            if tail:
+                partial.append(tail)
+            # JSON needs no line terminator: the lines are yielded without a copy.
+            if stop is None:
+                yield from lines
+                continue
+            for line in lines:
+                # Between two lines the main thread holds nothing: a safe point.
+                stop.act_if_requested()
+                yield line
 
 
-def _await_input(fd: int, bound: WaitBound, since: float) -> float:
+def _await_input(
+    fd: int,
+    bound: WaitBound | None,
+    since: float,
+    stop: StopRequest | None,
+    wake: int | None,
+) -> float:
     """Wait until input is readable, acting on the bound when it is due.
 
     ``since``: when the previous read ended. Returns when the input now
-    readable arrived, at the earliest.
+    readable arrived, at the earliest. A stop requested meanwhile is acted
+    on here (it ends the run).
     """
+    if bound is None and stop is None:
+        return since  # nothing to act on while waiting: the read itself waits
+    clock = bound.clock if bound is not None else time.monotonic
+    watched = [fd] if wake is None else [fd, wake]
     acted = False
     while True:
+        if stop is not None:
+            stop.act_if_requested()
         if _readable(fd, 0.0):
             return since  # input is ready: keep reading, batches fill by size
         # Nothing to read now: whatever comes next arrives after this moment.
-        since = bound.clock()
-        left = bound.seconds_left()
-        if left is not None and left <= 0 and not acted:
+        since = clock()
+        left = bound.seconds_left() if bound is not None else None
+        if bound is not None and left is not None and left <= 0 and not acted:
             bound.act()
             acted = True
             continue
-        # Block when nothing waits (or it was just written), else until it is due.
-        if _readable(fd, None if left is None or left <= 0 else left):
-            return bound.clock()  # woken by the input: it arrived just now
-        # Timed out: the bound is due, act on it at the top of the loop.
+        # Block when nothing waits (or it was just written), else until it is due;
+        # a stop request wakes the wait through its pipe.
+        ready = _ready(watched, None if left is None or left <= 0 else left)
+        if wake is not None and wake in ready:
+            os.read(wake, 512)  # the request's wake-up bytes: the flag says the rest
+        if fd in ready:
+            return clock()  # woken by the input: it arrived just now
+        # Timed out (the bound is due) or woken by a stop: act at the top of the loop.
 
 
 def _readable(fd: int, timeout: float | None) -> bool:
-    ready, _, _ = select.select([fd], [], [], timeout)
-    return bool(ready)
+    return bool(_ready([fd], timeout))
+
+
+def _ready(fds: list[int], timeout: float | None) -> list[int]:
+    ready, _, _ = select.select(fds, [], [], timeout)
+    return ready

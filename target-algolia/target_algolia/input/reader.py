@@ -45,6 +45,7 @@ from target_algolia.sdk_internals import SDKInternalsReader
 
 if t.TYPE_CHECKING:
     from target_algolia.input.max_wait import WaitBound
+    from target_algolia.input.stop_request import StopRequest
 
 _SHOWN = 200  # characters of a bad line quoted in the message
 
@@ -59,6 +60,8 @@ class AudienceMessageReader(SDKInternalsReader):
 
     #: Set by the target: when pending records must be written, and how.
     wait_bound: WaitBound | None = None
+    #: Set by the target: a stop signal's drain, done between lines (stop_request).
+    stop_request: StopRequest | None = None
     #: Streams whose SCHEMA has been read (an ACTIVATE_VERSION needs one first).
     _schema_streams: set[str] | None = None
 
@@ -71,7 +74,7 @@ class AudienceMessageReader(SDKInternalsReader):
         # The SDK's loop is kept as it is; only the lines it iterates change.
         stream = file_input or self.default_input
         return super().process_lines(
-            t.cast("t.IO[str]", input_lines(stream, self.wait_bound)), callbacks
+            t.cast("t.IO[str]", input_lines(stream, self.wait_bound, self.stop_request)), callbacks
         )
 
     @override

@@ -97,9 +97,10 @@ class ProfileWriter:
         # The batch being written: records not yet done, and its oldest's age.
         self._flushing_left = 0
         self._flushing_since: float | None = None
-        # Re-entrant: a stop signal's drain runs in the main thread, which may
-        # hold the lock at that instant (adding a record, taking the batch).
-        self._lock = threading.RLock()
+        # The counts the workers' done-callbacks and the summary thread share.
+        # No signal handler writes a batch (input.stop_request), so the main
+        # thread never takes this lock twice.
+        self._lock = threading.Lock()
         self._abort = threading.Event()
 
     # Building the batch -------------------------------------------------------

@@ -245,6 +245,8 @@ class GateMachine(RuleBasedStateMachine):
         self.exit_code: int | None = None
         self.signal_in_emit = False
         self.deferred_acted = 0
+        #: A first signal's drain, noted by the handler and done at a safe point.
+        self.stop_requested: int | None = None
 
     # The run's shape ----------------------------------------------------------
 
@@ -373,8 +375,25 @@ class GateMachine(RuleBasedStateMachine):
             return
         if action is SignalAction.STOP:
             self._end(128 + signum)
-        self._drain(interrupt=True)
-        self._end(128 + signum)  # stopped before the end of input: never 0
+        # DRAIN: the handler only notes it (target_algolia.input.stop_request);
+        # the run goes on until its main thread reaches a safe point.
+        if self.stop_requested is None:
+            self.stop_requested = signum
+
+    def _act_on_stop_request(self) -> None:
+        """A safe point: the requested drain, then the stop's exit (never 0)."""
+        signum, self.stop_requested = self.stop_requested, None
+        if signum is not None:
+            self._drain(interrupt=True)
+            self._end(128 + signum)
+
+    @precondition(
+        lambda self: self.running and self.batch is None and self.stop_requested is not None
+    )
+    @rule()
+    def safe_point(self) -> None:
+        """The main thread is between two input lines (or waits for input)."""
+        self._step(self._act_on_stop_request)
 
     def _drain(self, *, interrupt: bool = False) -> None:
         """singer-sdk's drain_all: write the pending batch, then offer the latest STATE."""
@@ -397,10 +416,12 @@ class GateMachine(RuleBasedStateMachine):
     def end_of_input(self) -> None:
         def finish() -> None:
             self._drain()
+            self._act_on_stop_request()  # the target checks between the end's steps
             for what in ("erasure", "mirror plan"):
                 if what in self.held:
                     with self.gate.applying(what):
                         self.settled.update(self.held.pop(what))
+                    self._act_on_stop_request()
             failed = self.over_bound or self.gate.work_remains() is not None
             self._end(1 if failed else 0)
 
