@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
+import signal
 import typing as t
 
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
@@ -50,22 +50,27 @@ if t.TYPE_CHECKING:
 STOP_GRACE_SECONDS = 5.0
 
 
-def _exit_if_still_running_after(seconds: float, logger: logging.Logger) -> None:
-    """Exit the process (status 1) if it is still alive ``seconds`` from now.
+def _exit_if_still_running_after(seconds: float, code: int) -> None:
+    """Exit the process with ``code`` if it is still alive ``seconds`` from now.
 
     After a stop the pacer refuses every new request, so nothing is lost by not
     waiting for a worker that sleeps before a retry or waits on a slow answer.
+    Armed from inside the signal handler, so it takes no lock: an interval
+    timer whose SIGALRM handler writes one line to stderr and exits (a timer
+    thread's start could wait on a lock the interrupted code holds).
     """
+    line = (
+        f"target-algolia: still stopping after {seconds:.0f} s "
+        "(a retry wait or a slow answer): exiting\n"
+    ).encode()
 
-    def exit_now() -> None:
-        logger.warning(
-            "Still stopping after %.0f s (a retry wait or a slow answer): exiting", seconds
-        )
-        os._exit(1)
+    def exit_now(_signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):
+            os.write(2, line)
+        os._exit(code)
 
-    timer = threading.Timer(seconds, exit_now)
-    timer.daemon = True
-    timer.start()
+    signal.signal(signal.SIGALRM, exit_now)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def explain_failure(error: BaseException) -> str | None:
@@ -192,7 +197,9 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
                 logging.INFO, "Received signal %d: already stopping without STATE", signum
             )
             return
-        # STOP: stop first, then say so: no request starts after the message.
+        # STOP: the watchdog first (nothing below can then hold the exit up),
+        # then stop, then say so: no request starts after the message.
+        _exit_if_still_running_after(STOP_GRACE_SECONDS, 128 + signum)
         if self.run.writer_started is not None:
             self.run.writer_started.abort()
         self._say_from_handler(
@@ -201,7 +208,6 @@ class TargetAlgolia(TypedSettings, SDKInternalsTarget):
             "the next run reads this input again",
             signum,
         )
-        _exit_if_still_running_after(STOP_GRACE_SECONDS, self.logger)
         raise SystemExit(128 + signum)
 
     def _say_from_handler(self, level: int, message: str, *args: t.Any) -> None:

@@ -101,7 +101,9 @@ class ProfileWriter:
         # No signal handler writes a batch (input.stop_request), so the main
         # thread never takes this lock twice.
         self._lock = threading.Lock()
-        self._abort = threading.Event()
+        # A plain flag, not an Event: abort() runs in a signal handler, and an
+        # Event's set() waits on a lock the interrupted main thread may hold.
+        self._aborted = False
 
     # Building the batch -------------------------------------------------------
 
@@ -209,7 +211,7 @@ class ProfileWriter:
 
         Workers waiting in the pacer (or about to enter it) get PacingStopped.
         """
-        self._abort.set()
+        self._aborted = True
         self.client.pacer.stop()
 
     def _write_all(self, pending: dict[str, UserEntry]) -> None:
@@ -261,7 +263,7 @@ class ProfileWriter:
         if any(f.exception() is not None for f in done):
             # Stop the rest: queued users never start, running ones stop
             # before their next request (the pool waits for them anyway).
-            self._abort.set()
+            self._aborted = True
             for future in futures:
                 future.cancel()
             done, _ = wait(futures)
@@ -283,7 +285,7 @@ class ProfileWriter:
         try:
             task()
         except BaseException:
-            self._abort.set()
+            self._aborted = True
             raise
 
     def _user_done(self, records: int, _future: Future[None] | None = None) -> None:
@@ -304,7 +306,7 @@ class ProfileWriter:
         self.abort()
 
     def _check_abort(self) -> None:
-        if self._abort.is_set():
+        if self._aborted:
             raise RunAborted
 
     def _sync_user(self, user_id: str, entry: UserEntry) -> None:
