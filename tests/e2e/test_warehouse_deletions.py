@@ -12,6 +12,8 @@ upsert, add_record_metadata, activate_version):
 - hourly incremental syncs (import-users-postgres) between two full ones, into
   the same table: a profile created and deleted in between ends marked deleted,
   a profile the incremental sync updated stays live with its new data;
+- a deleted profile that comes back (same userID) is live again from the
+  sync that brings it, and stays live through the next full sync;
 - target-jsonl receives the same full sync: it ignores the message, with a
   warning, and writes every record.
 """
@@ -219,6 +221,35 @@ def test_hourly_incrementals_and_a_daily_full_sync_share_one_table(
     # Both plugins keep their own state: the incremental bookmark is untouched.
     incremental_state = meltano.state("dev:tap-algolia-to-target-postgres")
     assert incremental_state["singer_state"]["bookmarks"]["users"]["replication_key_value"]
+
+
+def test_a_deleted_profile_that_returns_is_live_again(
+    meltano: Any, postgres: Any, emulator_factory: Any
+) -> None:
+    emulator = emulator_factory(users=10, seed=15)
+    env = env_for(postgres, emulator, "deletions_return")
+    meltano("run", FULL_JOB, env=env)
+    first = rows(postgres, "deletions_return")
+    back = sorted(first)[0]
+    profile = emulator.admin.get_user(back)
+    assert emulator.admin.delete_user(back)
+    meltano("run", FULL_JOB, env=env)
+    assert back not in live(rows(postgres, "deletions_return"))
+
+    # The same userID comes back; the hourly incremental sync brings it.
+    emulator.admin.upsert_user({**profile, "type": "advanced"})
+    emulator.admin.touch(back)
+    meltano("run", INCREMENTAL_JOB, env=env)
+    hourly = rows(postgres, "deletions_return")
+    assert back in live(hourly)
+    assert hourly[back]["type"] == "advanced"
+
+    # The next full sync keeps it live, with every other profile, at its version.
+    meltano("run", FULL_JOB, env=env)
+    final = rows(postgres, "deletions_return")
+    assert live(final) == set(first)
+    assert final[back]["type"] == "advanced"
+    assert len({row["_sdc_table_version"] for row in final.values()}) == 1
 
 
 def test_target_jsonl_ignores_the_message_and_keeps_every_record(
