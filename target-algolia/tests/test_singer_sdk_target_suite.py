@@ -9,7 +9,6 @@ the GET/merge/PUT path, not only the reject path. Profiles ``sdk-1`` to
 
 from __future__ import annotations
 
-import socket
 import typing as t
 
 import pytest
@@ -25,19 +24,14 @@ SEGMENT = "sdk-suite"
 PROFILES = [f"sdk-{n}" for n in range(1, 10)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# The suite's config is fixed when the class is built, so the port is chosen
-# now and the server is started (and stopped) by the module fixture below.
-PORT = _free_port()
+# The suite's config is fixed when the class is built, so the emulator starts
+# now: its port is held from the moment the config names it (a port only
+# picked here could be taken by another process before the first test runs).
+SERVER = EmulatorServer(users=0, rate_limit=100_000).start()
 SAMPLE_CONFIG: dict[str, t.Any] = {
     "app_id": "EMULATORAPP",
     "api_key": "emulator-api-key",
-    "api_url": f"http://127.0.0.1:{PORT}",
+    "api_url": SERVER.url,
     "max_requests_per_minute": 100_000,
     "summary_interval_seconds": 0,
     # Some SDK test streams name only users the emulator has no profile for, so
@@ -85,12 +79,12 @@ SUITE = SDKTestSuite(
 
 @pytest.fixture(scope="module")
 def emulator_for_suite() -> t.Iterator[EmulatorServer]:
-    with EmulatorServer(users=0, rate_limit=100_000, port=PORT) as server:
-        for user_id in PROFILES:
-            server.admin.upsert_user(
-                {"userID": user_id, "lastUpdatedAt": "2026-10-01T00:00:00Z", "segments": []}
-            )
-        yield server
+    for user_id in PROFILES:
+        SERVER.admin.upsert_user(
+            {"userID": user_id, "lastUpdatedAt": "2026-10-01T00:00:00Z", "segments": []}
+        )
+    yield SERVER
+    SERVER.stop()
 
 
 @pytest.fixture(autouse=True)
