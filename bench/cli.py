@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             results["tap_memory"] = {"points": points, "ratio": ratio}
         if "target" in parts:
             log("target API use")
-            sizes = (
+            sizes: dict[str, Any] = (
                 {
                     "pool": 60,
                     "changed_users": 10,

@@ -22,12 +22,15 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from algolia_api.timestamps import canonical_timestamp
+
+_decode: Callable[[bytes], Any]
 
 try:  # the same JSON library singer-sdk[msgspec] uses, when present
     import msgspec

@@ -151,7 +151,7 @@ def backfill(emu: Emulator, workdir: Path, *, profiles: int, entering: int) -> d
     step = profiles // entering
     members = [i * step for i in range(entering)]
     stream = write_members(workdir / "backfill.jsonl", members, name, versioned=False)
-    runs = {
+    runs: dict[str, dict[str, Any]] = {
         # (auto picks the list scan too: every batch holds 10,000 users)
         "list_scan": {"read_strategy": "list_scan"},
         "list_scan_reread": {"read_strategy": "list_scan", "reread_before_write": True},

@@ -79,7 +79,7 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy algolia-api/algolia_api algolia-emulator/algolia_emulator \
     tap-algolia/tap_algolia target-algolia/target_algolia build-support \
-    algolia-dagster/algolia_dagster algolia-testkit/algolia_testkit
+    algolia-dagster/algolia_dagster algolia-testkit/algolia_testkit bench
 echo "==> import contract (target_algolia)"
 .venv/bin/lint-imports
 echo "==> pytest"
