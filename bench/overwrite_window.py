@@ -59,7 +59,7 @@ def measure(
                     seen.setdefault(user_id, (time.monotonic(), calls[0]))
             return original(method, path)
 
-        faults.take_status = take_status
+        faults.take_status = take_status  # type: ignore[method-assign]
         lines = [
             {"type": "SCHEMA", "stream": "a", "schema": {"properties": {}}, "key_properties": []}
         ]

@@ -62,6 +62,8 @@ def _e2e_postgres() -> PostgresServer:
     if bindir is None:
         raise SystemExit("PostgreSQL server binaries not found (apt-get install postgresql)")
     psql = str(bindir / "psql") if (bindir / "psql").exists() else shutil.which("psql")
+    if psql is None:
+        raise SystemExit("psql not found (apt-get install postgresql-client)")
     return PostgresServer(bindir=bindir, psql=psql).start()
 
 
