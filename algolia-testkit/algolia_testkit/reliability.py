@@ -3,8 +3,10 @@
 Every emulator of the suite accepts :data:`SECRET`, every plugin run goes
 through :func:`run_tap` / :func:`run_target`, which record what the plugin
 printed in :data:`CAPTURED` for the suite's autouse check that the key never
-appears in any output. :class:`FaultScript` arms emulator faults mid-run. The
-plugins' own helpers come from :mod:`.tap_runs` and :mod:`.target_runs`.
+appears in any output. :class:`FaultScript` arms emulator faults mid-run.
+:func:`hostile_tap_config` / :func:`hostile_target_config` point a plugin at a
+hostile server (:mod:`.hostile`) with the same key. The plugins' own helpers
+come from :mod:`.tap_runs` and :mod:`.target_runs`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 
 from algolia_emulator.faults import DropFault, StatusFault
 from algolia_testkit import tap_runs, target_runs
+
+if t.TYPE_CHECKING:
+    from algolia_testkit.hostile import HostileServer
 
 TAP = tap_runs.TAP
 TARGET = target_runs.CLI
@@ -208,6 +213,10 @@ def tap_bookmarks(run: ProcessRun) -> list[str]:
     ]
 
 
+def tap_records(run: ProcessRun) -> list[dict[str, t.Any]]:
+    return [m["record"] for m in run.messages if m["type"] == "RECORD"]
+
+
 def discovered_catalog(config: dict[str, t.Any], tmp_path: Path) -> dict[str, t.Any]:
     """The catalog ``tap-algolia --discover`` prints for ``config``."""
     run = run_tap(config, tmp_path, "--discover")
@@ -292,3 +301,31 @@ def _feed(stdin: t.IO[str], text: str) -> None:
         stdin.close()
     except (BrokenPipeError, OSError, ValueError):
         pass  # the target stopped reading (it failed); that is what is tested
+
+
+# Plugins against a hostile server (algolia_testkit.hostile) -------------------------
+
+#: What a hostile server sends where the plugins expect a list page (tap) or a
+#: profile (target), as the start of a body it may pad, drip or cut short.
+EMPTY_PAGE = json.dumps({"users": [], "nextPageToken": None}).encode()
+PROFILE = json.dumps(
+    {"userID": "u1", "lastUpdatedAt": "2026-10-01T00:00:00Z", "segments": []}
+).encode()
+
+#: A target input that reads and writes one profile, ``u1``.
+ONE_EVENT = [target_runs.schema(), target_runs.event("u1", "vip")]
+
+
+def hostile_tap_config(server: HostileServer, **extra: t.Any) -> dict[str, t.Any]:
+    return {"app_id": "APP", "api_key": SECRET, "api_url": server.url, **extra}
+
+
+def hostile_target_config(server: HostileServer, **extra: t.Any) -> dict[str, t.Any]:
+    return {
+        "app_id": "APP",
+        "api_key": SECRET,
+        "api_url": server.url,
+        "summary_interval_seconds": 0,
+        "max_requests_per_minute": 100_000,
+        **extra,
+    }

@@ -47,7 +47,7 @@ SKIPPED = [
         "is not an RFC 3339 date-time",
     ),
     # Offsets outside RFC 3339 used to shift the instant; the bookmark reader
-    # refuses the same ones (test_tap_hardening): one parser, algolia_api.timestamps.
+    # refuses the same ones (test_tap_unusable_state_files): one parser, algolia_api.timestamps.
     *(
         Odd(
             f"lastUpdatedAt with the offset {offset}",
