@@ -57,7 +57,7 @@ Each internal, why it is used, and what breaks if singer-sdk changes it:
     scheduler counts an interrupted sync as a success; the tap exits 128 + the
     signal number instead (TapAlgolia.exit_on_signal).
     If it changes: an interrupted sync exits 0 again
-    (tests/reliability/test_tap_hardening.py catches it).
+    (tests/reliability/test_tap_interrupted_sync.py catches it).
 The text ``"An unhandled error occurred"`` logged by ``Stream.sync``
     Why: the SDK logs it at ERROR before re-raising any exception; for failures
     the CLI already explains in one line, the tap demotes it to DEBUG
