@@ -4,27 +4,11 @@ and the erase-profiles job (tap-erasure-requests -> target-algolia--erasure)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def unchecked(meltano: Any, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(meltano.exe), *args],
-        cwd=ROOT,
-        env={**meltano.base_env, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_meltano_test_runs_the_preflight_without_writing(meltano, emulator_factory):
@@ -35,7 +19,7 @@ def test_meltano_test_runs_the_preflight_without_writing(meltano, emulator_facto
     assert "20 profiles read" in good.stdout + good.stderr
     assert emulator.admin.stats()["byRoute"] == {"GET /2/users": 1}
 
-    bad = unchecked(meltano, "test", "target-algolia", env={**env, "TARGET_ALGOLIA_API_KEY": "x"})
+    bad = meltano("test", "target-algolia", env={**env, "TARGET_ALGOLIA_API_KEY": "x"}, check=False)
     assert bad.returncode != 0
     assert "401 from Algolia" in bad.stdout + bad.stderr
     assert "check the application ID, the API key's ACLs" in bad.stdout + bad.stderr

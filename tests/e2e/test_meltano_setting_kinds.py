@@ -15,7 +15,6 @@ that shares the installed plugins, so nothing of the repository is changed.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +50,6 @@ def set_in_meltano_yml(project: Meltano, plugin_type: str, plugin: str, **config
         entries.append(entry)
     entry.setdefault("config", {}).update(config)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def unchecked(
-    project: Meltano, *args: str, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(project.exe), *args],
-        cwd=project.cwd,
-        env={**project.base_env, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def dumped_config(project: Meltano, plugin: str, env: dict[str, str]) -> dict[str, Any]:
@@ -170,7 +155,7 @@ def test_a_bad_number_or_boolean_is_refused_in_one_line_naming_it(
 
     # Config-file path (meltano invoke / run): the typo'd dry run and a bad number.
     bad = {"TARGET_ALGOLIA_DRY_RUN": "nope", "TARGET_ALGOLIA_MAX_WAIT_SECONDS": "soon"}
-    target = unchecked(project, "invoke", "target-algolia", "--test", env={**env, **bad})
+    target = project("invoke", "target-algolia", "--test", env={**env, **bad}, check=False)
     assert target.returncode != 0
     log = target.stdout + target.stderr
     assert "Traceback" not in log
@@ -180,8 +165,8 @@ def test_a_bad_number_or_boolean_is_refused_in_one_line_naming_it(
     assert "max_wait_seconds must be a number such as 0.5, not 'soon'" in line
 
     # --config ENV path (meltano test): singer-sdk would read "nope" as false.
-    test = unchecked(
-        project, "test", "target-algolia", env={**env, "TARGET_ALGOLIA_DRY_RUN": "nope"}
+    test = project(
+        "test", "target-algolia", env={**env, "TARGET_ALGOLIA_DRY_RUN": "nope"}, check=False
     )
     assert test.returncode != 0
     (line,) = lines_with(test.stdout + test.stderr, "Invalid configuration")
@@ -189,7 +174,7 @@ def test_a_bad_number_or_boolean_is_refused_in_one_line_naming_it(
 
     # The tap: an integer that is not one, set in .env.
     (project.cwd / ".env").write_text("TAP_ALGOLIA_PAGE_SIZE=1.5\n")
-    tap = unchecked(project, "invoke", "tap-algolia", env=env)
+    tap = project("invoke", "tap-algolia", env=env, check=False)
     assert tap.returncode != 0
     assert tap.stdout == ""
     log = tap.stdout + tap.stderr

@@ -65,20 +65,6 @@ def env_for(postgres: Any, emulator: Any, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def failing_run(meltano: Any, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [str(meltano.exe), "run", "mirror-audiences"],
-        cwd=Path(__file__).resolve().parents[2],
-        env={**meltano.base_env, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert out.returncode != 0, out.stderr[-3000:]
-    return out
-
-
 @pytest.fixture
 def app(emulator_factory: Any) -> Any:
     emulator = emulator_factory(users=0, rate_limit=100_000)
@@ -217,7 +203,8 @@ def test_a_table_emptied_by_mistake_trips_the_guard(
     assert segments(app, "alice") == [("vip", M)]
 
     postgres.sql("TRUNCATE public.audience_members")
-    out = failing_run(meltano, env)
+    out = meltano("run", "mirror-audiences", env=env, check=False)
+    assert out.returncode != 0, out.stderr[-3000:]
     assert "Mirror guard" in out.stderr
     assert "mirror_allow_empty_audience" in out.stderr
     assert segments(app, "alice") == [("vip", M)]

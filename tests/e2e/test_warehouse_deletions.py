@@ -21,7 +21,6 @@ upsert, add_record_metadata, activate_version):
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -64,20 +63,6 @@ def data(row: dict[str, Any]) -> dict[str, Any]:
 
 def live(table: dict[str, dict[str, Any]]) -> set[str]:
     return {uid for uid, row in table.items() if row["_sdc_deleted_at"] is None}
-
-
-def run_failing(meltano: Any, job: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [str(meltano.exe), "run", job],
-        cwd=meltano.cwd,
-        env={**meltano.base_env, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert out.returncode != 0, out.stderr[-3000:]
-    return out
 
 
 def all_ids(emulator: Any) -> set[str]:
@@ -155,7 +140,8 @@ def test_a_full_sync_that_fails_on_its_last_page_marks_nothing(
 
     # 27 profiles, pages of 10: the first two answer, the third fails.
     emulator.admin.inject_status(500, count=5, method="GET", path_prefix="/2/users", after=2)
-    failed = run_failing(meltano, FULL_JOB, env)
+    failed = meltano("run", FULL_JOB, env=env, check=False)
+    assert failed.returncode != 0, failed.stderr[-3000:]
     emulator.admin.clear_faults()
 
     assert "ACTIVATE_VERSION" not in failed.stderr.replace("No ACTIVATE_VERSION", "")
