@@ -101,11 +101,14 @@ def input_lines(
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-        return iter(stream) if stop is None else _stoppable(iter(stream), stop)
-    return _fd_lines(fd, bound, stop)
+        lines: t.Iterator[str] = iter(stream)
+    else:
+        lines = _fd_lines(fd, bound, stop)
+    return lines if stop is None else _stoppable(lines, stop)
 
 
 def _stoppable(lines: t.Iterator[str], stop: StopRequest) -> t.Iterator[str]:
+    # Between two lines the main thread holds nothing: a safe point.
     for line in lines:
         stop.act_if_requested()
         yield line
@@ -152,13 +155,7 @@ def _fd_lines(fd: int, bound: WaitBound | None, stop: StopRequest | None) -> t.I
             if tail:
                 partial.append(tail)
             # JSON needs no line terminator: the lines are yielded without a copy.
-            if stop is None:
-                yield from lines
-                continue
-            for line in lines:
-                # Between two lines the main thread holds nothing: a safe point.
-                stop.act_if_requested()
-                yield line
+            yield from lines
 
 
 def _await_input(
