@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,17 @@ def repo_git_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             subprocess.run([*git, *args], check=True, capture_output=True)
 
     return f"git+file://{once_per_run(tmp_path_factory, 'repo-snapshot', snapshot_into)}"
+
+
+def run_bench(module: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` from the repository root; a failed run fails the test."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

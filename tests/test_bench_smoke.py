@@ -7,14 +7,11 @@ Meltano, profiling and the chart, so it needs nothing beyond the shared .venv.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_bench
 
 # Every test here reads the one benchmark run of the module fixture: on one
 # xdist worker, so the benchmark runs once, not once per worker.
@@ -24,15 +21,7 @@ pytestmark = pytest.mark.xdist_group("bench-smoke")
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("bench-smoke")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_bench("bench", "--smoke", "--out", str(out))
     results = json.loads((out / "benchmarks.json").read_text())
     return results, (out / "benchmarks.md").read_text()
 

@@ -7,29 +7,13 @@ one list call per 1,000 profiles.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_bench
 
 
 def test_cdc_costs_two_calls_per_change_and_mirror_adds_the_list_pages() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cdc_bench",
-            *("--profiles", "3000", "--audience", "600"),
-            *("--changes", "60"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc = run_bench(
+        "bench.cdc_bench", *("--profiles", "3000", "--audience", "600"), *("--changes", "60")
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[0] == "60 changes on 3,000 profiles (audience of 600):"
     assert lines[1].split() == [

@@ -8,23 +8,11 @@ one call.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_bench
 
 
 def test_a_full_sync_costs_a_call_per_thousand_profiles_and_activates_once() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.deletions_bench", "--profiles", "2500", "--changed", "40"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = run_bench("bench.deletions_bench", "--profiles", "2500", "--changed", "40")
     lines = proc.stdout.splitlines()
     assert lines[0] == "2,500 profiles, pages of 1,000, 40 changed in the hour:"
     full, first, hourly = (line.strip() for line in lines[1:4])
