@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,32 @@ class CliRun:
     def run(self) -> Run:
         lines = [line for line in self.stdout.splitlines() if line.strip()]
         return Run(messages=[json.loads(line) for line in lines])
+
+
+@dataclass
+class InterruptedRun(CliRun):
+    #: Seconds from the signal to the tap's exit.
+    stopped_after: float
+
+
+def interrupt_while_paging(
+    command: list[str], server: EmulatorServer, signum: int, *, after_calls: int = 3
+) -> InterruptedRun:
+    """Start the tap with ``command``, send ``signum`` once the emulator has
+    answered ``after_calls`` calls (the tap is paging), and wait for its exit."""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        deadline = time.monotonic() + 30
+        while server.admin.stats()["total"] < after_calls and proc.poll() is None:
+            assert time.monotonic() < deadline, "the tap never started paging"
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signum)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+    return InterruptedRun(proc.returncode, out, err, stopped_after)
 
 
 def config_for(server: EmulatorServer, **extra: t.Any) -> dict[str, t.Any]:

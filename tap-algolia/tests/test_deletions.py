@@ -27,7 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from algolia_testkit.tap_runs import TAP, CliRun, Run, config_for, good_profile, serve_as_is
+from algolia_testkit.tap_runs import (
+    TAP,
+    CliRun,
+    Run,
+    config_for,
+    good_profile,
+    interrupt_while_paging,
+    serve_as_is,
+)
 
 Runner = t.Callable[..., t.Any]
 FUTURE = "2031-01-01T00:00:00.000000Z"
@@ -122,19 +130,10 @@ def test_interrupted_full_table_sync_sends_no_activate_version(
     command = [TAP, "--config", str(tmp_path / "config.json")]
     command += ["--catalog", str(tmp_path / "catalog.json")]
 
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as tap:
-        deadline = time.monotonic() + 30
-        while server.admin.stats()["total"] < 3 and tap.poll() is None:
-            assert time.monotonic() < deadline, "the tap never started paging"
-            time.sleep(0.01)
-        assert tap.poll() is None, tap.communicate()
-        tap.send_signal(signal.SIGTERM)
-        out, err = tap.communicate(timeout=30)
-    messages = [json.loads(line) for line in out.splitlines() if line.strip()]
+    tap = interrupt_while_paging(command, server, signal.SIGTERM)
+    messages = tap.run.messages
 
-    assert tap.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert tap.returncode == 128 + signal.SIGTERM, tap.stderr[-2000:]
     assert server.admin.stats()["total"] < 20, "the sync finished before the signal"
     assert 0 < sum(m["type"] == "RECORD" for m in messages) < 200
     assert [m for m in messages if m["type"] == "ACTIVATE_VERSION"] == []

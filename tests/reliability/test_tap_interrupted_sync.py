@@ -6,14 +6,13 @@ keeps the previous bookmark. Runs the tap's executable against the emulator.
 from __future__ import annotations
 
 import signal
-import subprocess
-import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
 from algolia_testkit import reliability as kit
+from algolia_testkit.tap_runs import interrupt_while_paging
 
 if t.TYPE_CHECKING:
     from algolia_emulator import EmulatorServer
@@ -34,22 +33,12 @@ def test_a_signal_mid_sync_exits_non_zero_and_keeps_the_previous_bookmark(
         "--state",
         str(kit.write_json(tmp_path / "tap-state.json", kit.bookmark_state(previous))),
     ]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as proc:
-        deadline = time.monotonic() + 30
-        while server.admin.stats()["total"] < 3 and proc.poll() is None:
-            assert time.monotonic() < deadline, "the tap never started paging"
-            time.sleep(0.01)
-        assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signum)
-        sent = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-        stopped_after = time.monotonic() - sent
+    proc = interrupt_while_paging(command, server, signum)
+    out, err = proc.stdout, proc.stderr
     kit.capture(out, err)
 
     assert proc.returncode == 128 + signum, (proc.returncode, err[-2000:])
-    assert stopped_after < 5
+    assert proc.stopped_after < 5
     assert "Traceback" not in err
     assert len(kit.error_lines(err)) == 1, kit.error_lines(err)
     assert f"Interrupted by {signum.name}" in kit.error_lines(err)[0]
